@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the module for $FUZZTIME each (default 5s).
+# `go test` alone runs only the seed corpora; this explores a little more on
+# every `make test`, and a crasher fails the run (its input is kept under
+# testdata/fuzz/ of the package, to be committed as a regression seed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzztime=${FUZZTIME:-5s}
+n=0
+for pkg in $(go list ./...); do
+  for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
+    echo "fuzz: $pkg $target ($fuzztime)"
+    go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" >/tmp/jamikit-fuzz.$$ 2>&1 || {
+      cat /tmp/jamikit-fuzz.$$; rm -f /tmp/jamikit-fuzz.$$; exit 1; }
+    n=$((n+1))
+  done
+done
+rm -f /tmp/jamikit-fuzz.$$
+echo "fuzz: $n targets, $fuzztime each, no crash"
