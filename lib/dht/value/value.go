@@ -1,0 +1,428 @@
+// Package value is the OpenDHT 2.4.12 value format: the Value record, its
+// canonical msgpack packing (byte for byte what msgpack-c writes), the
+// signed body, RSA signatures and encryption, the value-type table, and the
+// Select/Where query language with its wire encoding (opendht.md §5–§7).
+//
+// The package knows nothing of Jami: Jami payloads (device announcements,
+// trust requests, ...) are opaque Data here.
+package value
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha512"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/jamikit/jamikit/lib/dht/wire"
+)
+
+// ID is a value id (Value::Id). 0 is invalid on the wire.
+type ID = uint64
+
+// MaxValueSize is OpenDHT's MAX_VALUE_SIZE, applied to Size().
+const MaxValueSize = 64 * 1024
+
+// Value is one DHT value. Signed values carry Owner and Signature; encrypted
+// values carry only ID and Cypher (everything else is inside the cypher).
+type Value struct {
+	ID        uint64
+	Type      uint16 // value type id (0 = USER_DATA)
+	Data      []byte
+	Seq       uint16         // only meaningful when signed
+	Owner     []byte         // SPKI DER of the signer's public key; nil when unsigned
+	Recipient *wire.InfoHash // "to"; nil when absent
+	UserType  string         // "utype"; "" when absent
+	Signature []byte         // nil when unsigned
+	Cypher    []byte         // encrypted values: the "dat" blob; Data/Owner/... empty then
+	Priority  *uint8         // "p"; nil = absent (2.4.12 writes it only when non-zero)
+
+	// rawBody is the "body" map exactly as received (nil for values built
+	// locally); ownerKey caches the parsed Owner.
+	rawBody  []byte
+	ownerKey crypto.PublicKey
+}
+
+var (
+	// ErrUnsigned is returned by Verify for a value without owner or signature.
+	ErrUnsigned = errors.New("value is not signed")
+	// ErrBadSignature is returned by Verify when the signature does not check.
+	ErrBadSignature = errors.New("value signature does not verify")
+	// ErrEncrypted is returned when an operation needs the clear value.
+	ErrEncrypted = errors.New("value is encrypted")
+	// ErrInvalid wraps every Unpack failure.
+	ErrInvalid = errors.New("invalid value")
+)
+
+// IsEncrypted reports whether the value is a cypher (Value::isEncrypted).
+func (v *Value) IsEncrypted() bool { return len(v.Cypher) > 0 }
+
+// IsSigned reports whether the value has an owner and a signature
+// (Value::isSigned).
+func (v *Value) IsSigned() bool { return len(v.Owner) > 0 && len(v.Signature) > 0 }
+
+// hasRecipient is OpenDHT's "if (recipient)": a set, non-zero hash.
+func (v *Value) hasRecipient() bool { return v.Recipient != nil && !v.Recipient.IsZero() }
+
+// Size is Value::size(): what counts toward MaxValueSize and storage quotas.
+func (v *Value) Size() int { return len(v.Cypher) + len(v.Data) + len(v.Signature) + len(v.UserType) }
+
+// RawBody returns the "body" map as it was received, or nil when the value
+// was not produced by Unpack (or was encrypted).
+func (v *Value) RawBody() []byte { return v.rawBody }
+
+// PackToSign returns the canonical msgpack of the body map, the bytes a
+// signature covers (Value::msgpack_pack_to_sign): keys seq, owner, to (only
+// with an owner and a non-zero recipient), type, data, utype (only if set).
+func (v *Value) PackToSign() []byte {
+	return v.appendToSign(make([]byte, 0, 32+len(v.Owner)+len(v.Data)+len(v.UserType)))
+}
+
+func (v *Value) appendToSign(b []byte) []byte {
+	owner := len(v.Owner) > 0
+	n := 2
+	if owner {
+		n = 4
+		if v.hasRecipient() {
+			n = 5
+		}
+	}
+	if v.UserType != "" {
+		n++
+	}
+	b = appendMapLen(b, n)
+	if owner {
+		b = appendStr(b, "seq")
+		b = appendUint(b, uint64(v.Seq))
+		b = appendStr(b, "owner")
+		b = appendBin(b, v.Owner)
+		if v.hasRecipient() {
+			b = appendStr(b, "to")
+			b = appendBin(b, v.Recipient[:])
+		}
+	}
+	b = appendStr(b, "type")
+	b = appendUint(b, uint64(v.Type))
+	b = appendStr(b, "data")
+	b = appendBin(b, v.Data)
+	if v.UserType != "" {
+		b = appendStr(b, "utype")
+		b = appendStr(b, v.UserType)
+	}
+	return b
+}
+
+// PackToEncrypt returns the "dat" object (Value::getToEncrypt): the cypher as
+// bin for an encrypted value, else {"body": ..., "sig"?: bin}. This is the
+// plaintext that encryption seals.
+func (v *Value) PackToEncrypt() []byte { return v.appendDat(nil) }
+
+func (v *Value) appendDat(b []byte) []byte {
+	if v.IsEncrypted() {
+		return appendBin(b, v.Cypher)
+	}
+	signed := v.IsSigned()
+	if signed {
+		b = appendMapLen(b, 2)
+	} else {
+		b = appendMapLen(b, 1)
+	}
+	b = appendStr(b, "body")
+	b = v.appendToSign(b)
+	if signed {
+		b = appendStr(b, "sig")
+		b = appendBin(b, v.Signature)
+	}
+	return b
+}
+
+// Pack returns the value map {"id", "dat", "p"?} exactly as OpenDHT 2.4.12
+// packs it (Value::msgpack_pack).
+func (v *Value) Pack() []byte { return v.AppendPack(nil) }
+
+// AppendPack appends Pack() to b.
+func (v *Value) AppendPack(b []byte) []byte {
+	if v.Priority != nil {
+		b = appendMapLen(b, 3)
+	} else {
+		b = appendMapLen(b, 2)
+	}
+	b = appendStr(b, "id")
+	b = appendUint(b, v.ID)
+	b = appendStr(b, "dat")
+	b = v.appendDat(b)
+	if v.Priority != nil {
+		b = appendStr(b, "p")
+		b = appendUint(b, uint64(*v.Priority))
+	}
+	return b
+}
+
+// MarshalMsgpack makes a Value usable as a field of a vmihailenco/msgpack
+// struct; it is Pack.
+func (v *Value) MarshalMsgpack() ([]byte, error) { return v.Pack(), nil }
+
+// UnmarshalMsgpack is Unpack into v.
+func (v *Value) UnmarshalMsgpack(b []byte) error {
+	nv, err := Unpack(b)
+	if err != nil {
+		return err
+	}
+	*v = *nv
+	return nil
+}
+
+func invalid(what string, err error) error {
+	if err == nil {
+		return fmt.Errorf("%w: %s", ErrInvalid, what)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrInvalid, what, err)
+}
+
+// Unpack parses one packed value with the rules of OpenDHT 2.4.12's
+// Value::msgpack_unpack: a map of at least 2 entries with "id" (uint64) and
+// "dat"; "p" optional. Keys are matched as str (first occurrence wins),
+// unknown keys are ignored, blobs may be bin, str or arrays of bytes. If the
+// body has an owner, seq and sig are required and the owner must be a public
+// key (DER, or PEM, which is converted to DER).
+func Unpack(b []byte) (*Value, error) {
+	r := reader{b: b}
+	o, err := r.next()
+	if err != nil {
+		return nil, invalid("value", err)
+	}
+	if o.kind != kMap || o.n < 2 {
+		return nil, invalid("value is not a map of at least 2 entries", nil)
+	}
+	fs, err := r.readMap(o)
+	if err != nil {
+		return nil, invalid("value", err)
+	}
+	v := &Value{}
+	rid := find(fs, "id")
+	if rid == nil {
+		return nil, invalid("no id", nil)
+	}
+	if v.ID, err = asUint(rid, math.MaxUint64); err != nil {
+		return nil, invalid("id", err)
+	}
+	rdat := find(fs, "dat")
+	if rdat == nil {
+		return nil, invalid("no dat", nil)
+	}
+	if err := v.unpackDat(rdat); err != nil {
+		return nil, err
+	}
+	if rp := find(fs, "p"); rp != nil {
+		// 2.4.12 reads an unsigned int; the contract keeps a uint8 (HEAD's
+		// priorities are small), so larger values are refused rather than
+		// silently changed.
+		p, err := asUint(rp, math.MaxUint8)
+		if err != nil {
+			return nil, invalid("p", err)
+		}
+		pp := uint8(p)
+		v.Priority = &pp
+	}
+	return v, nil
+}
+
+// UnpackDat parses a "dat" object (the plaintext of an encrypted value, or
+// the "dat" of a packed value) into a value with the given id
+// (Value::msgpack_unpack_body).
+func UnpackDat(id uint64, dat []byte) (*Value, error) {
+	v := &Value{ID: id}
+	if err := v.unpackDat(dat); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *Value) unpackDat(rdat []byte) error {
+	o, _, err := one(rdat)
+	if err != nil {
+		return invalid("dat", err)
+	}
+	if o.kind == kBin {
+		v.Cypher = append([]byte{}, o.raw...)
+		return nil
+	}
+	if o.kind != kMap {
+		return invalid("dat is neither bin nor map", nil)
+	}
+	dfs, err := decodeMap(rdat)
+	if err != nil {
+		return invalid("dat", err)
+	}
+	rbody := find(dfs, "body")
+	if rbody == nil {
+		return invalid("no body", nil)
+	}
+	bfs, err := decodeMap(rbody)
+	if err != nil {
+		return invalid("body", err)
+	}
+	rdata := find(bfs, "data")
+	if rdata == nil {
+		return invalid("no data", nil)
+	}
+	if v.Data, err = asBlob(rdata); err != nil {
+		return invalid("data", err)
+	}
+	rtype := find(bfs, "type")
+	if rtype == nil {
+		return invalid("no type", nil)
+	}
+	t, err := asUint(rtype, math.MaxUint16)
+	if err != nil {
+		return invalid("type", err)
+	}
+	v.Type = uint16(t)
+	if ru := find(bfs, "utype"); ru != nil {
+		if v.UserType, err = asString(ru); err != nil {
+			return invalid("utype", err)
+		}
+	}
+	if rowner := find(bfs, "owner"); rowner != nil {
+		rseq := find(bfs, "seq")
+		if rseq == nil {
+			return invalid("owner without seq", nil)
+		}
+		s, err := asUint(rseq, math.MaxUint16)
+		if err != nil {
+			return invalid("seq", err)
+		}
+		v.Seq = uint16(s)
+		blob, err := asBlob(rowner)
+		if err != nil {
+			return invalid("owner", err)
+		}
+		der, key, err := parseOwner(blob)
+		if err != nil {
+			return invalid("owner", err)
+		}
+		v.Owner, v.ownerKey = der, key
+		if rto := find(bfs, "to"); rto != nil {
+			h, err := asBin20(rto)
+			if err != nil {
+				return invalid("to", err)
+			}
+			ih := wire.InfoHash(h)
+			v.Recipient = &ih
+		}
+		rsig := find(dfs, "sig")
+		if rsig == nil {
+			return invalid("owner without sig", nil)
+		}
+		if v.Signature, err = asBlob(rsig); err != nil {
+			return invalid("sig", err)
+		}
+	}
+	v.rawBody = append([]byte{}, rbody...)
+	return nil
+}
+
+// parseOwner accepts what gnutls_pubkey_import accepts in OpenDHT: PEM first,
+// then DER. The key is kept as DER, which is what OpenDHT re-packs.
+func parseOwner(blob []byte) ([]byte, crypto.PublicKey, error) {
+	if blk, _ := pem.Decode(blob); blk != nil && blk.Type == "PUBLIC KEY" {
+		k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+		if err == nil {
+			return blk.Bytes, k, nil
+		}
+	}
+	k, err := x509.ParsePKIXPublicKey(blob)
+	if err != nil {
+		return nil, nil, err
+	}
+	return blob, k, nil
+}
+
+// OwnerKey returns the parsed owner public key, or nil when unsigned or
+// unparsable.
+func (v *Value) OwnerKey() crypto.PublicKey {
+	if v.ownerKey == nil && len(v.Owner) > 0 {
+		if k, err := x509.ParsePKIXPublicKey(v.Owner); err == nil {
+			v.ownerKey = k
+		}
+	}
+	return v.ownerKey
+}
+
+// OwnerID returns the owner's public key id, SHA-1 of the SPKI DER
+// (PublicKey::getId), or the zero hash when unsigned.
+func (v *Value) OwnerID() wire.InfoHash {
+	if len(v.Owner) == 0 {
+		return wire.InfoHash{}
+	}
+	return wire.InfoHashOf(v.Owner)
+}
+
+// Sign sets Owner to key's SPKI DER and Signature to RSASSA-PKCS1-v1_5
+// SHA-512 over PackToSign() (Value::sign). Seq, Recipient and the rest must
+// be set before.
+func (v *Value) Sign(key *rsa.PrivateKey) error {
+	if v.IsEncrypted() {
+		return ErrEncrypted
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	v.Owner, v.ownerKey, v.rawBody = der, &key.PublicKey, nil
+	sum := sha512.Sum512(v.PackToSign())
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA512, sum[:])
+	if err != nil {
+		return err
+	}
+	v.Signature = sig
+	return nil
+}
+
+// Verify checks Signature with Owner the way OpenDHT does
+// (PublicKey::checkSignature, hard-wired to RSA-SHA512): over its own
+// canonical re-packing of the body, not over the received bytes. A value
+// whose received body was not canonical therefore verifies only if the
+// signer signed the canonical form — exactly what every OpenDHT node accepts.
+func (v *Value) Verify() error {
+	if v.IsEncrypted() {
+		return ErrEncrypted
+	}
+	if !v.IsSigned() {
+		return ErrUnsigned
+	}
+	pub, ok := v.OwnerKey().(*rsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("%w: owner is not an RSA key", ErrBadSignature)
+	}
+	sum := sha512.Sum512(v.PackToSign())
+	if rsa.VerifyPKCS1v15(pub, crypto.SHA512, sum[:], v.Signature) != nil {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// BodyCanonical reports whether the received body bytes are exactly the
+// canonical packing (always true for values built locally).
+func (v *Value) BodyCanonical() bool {
+	return v.rawBody == nil || bytes.Equal(v.rawBody, v.PackToSign())
+}
+
+// ContentEquals is Value::contentEquals: the cypher for encrypted values,
+// else owner, type, data, user type and signature (not seq, not recipient).
+func (v *Value) ContentEquals(o *Value) bool {
+	if v.IsEncrypted() {
+		return bytes.Equal(v.Cypher, o.Cypher)
+	}
+	return bytes.Equal(v.Owner, o.Owner) && v.Type == o.Type &&
+		bytes.Equal(v.Data, o.Data) && v.UserType == o.UserType &&
+		bytes.Equal(v.Signature, o.Signature)
+}
+
+// Equal is Value::operator==: same id and same content.
+func (v *Value) Equal(o *Value) bool { return v.ID == o.ID && v.ContentEquals(o) }
