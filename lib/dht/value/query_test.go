@@ -92,8 +92,8 @@ func TestQueryWireRejects(t *testing.T) {
 		t.Fatalf("seq filter packed: %v", err)
 	}
 	bad := []string{
-		`82 a1 "s" 90 a1 "x" 90`,                            // no w
-		`81 a1 "w" 90`,                                      // no s
+		`82 a1 "s" 90 a1 "x" 90`, // no w
+		`81 a1 "w" 90`,           // no s
 		`82 a1 "s" 90 a1 "w" 91 82 a1 "f" 04 a1 "v" 01`,     // seq in w
 		`82 a1 "s" 90 a1 "w" 91 82 a1 "f" 09 a1 "v" 01`,     // unknown field
 		`82 a1 "s" 90 a1 "w" 91 82 a1 "f" 03 a1 "v" a1 "x"`, // owner not bin(20)
