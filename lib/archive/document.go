@@ -1,10 +1,8 @@
 package archive
 
 import (
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"sort"
@@ -173,14 +171,11 @@ func b64Value(v *jsonValue) ([]byte, error) {
 
 // parseCRL accepts a CRL in PEM or DER and returns the DER.
 func parseCRL(b []byte) ([]byte, error) {
-	der := b
-	if blk, _ := pem.Decode(b); blk != nil {
-		der = blk.Bytes
-	}
-	if _, err := x509.ParseRevocationList(der); err != nil {
+	crl, err := identity.ParseCRL(b)
+	if err != nil {
 		return nil, err
 	}
-	return der, nil
+	return crl.Raw, nil
 }
 
 func unmarshalContacts(v *jsonValue, warn func(string, error)) map[string]Contact {

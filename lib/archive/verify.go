@@ -1,9 +1,7 @@
 package archive
 
 import (
-	"bytes"
 	"crypto/x509"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
@@ -11,14 +9,6 @@ import (
 
 	"github.com/jamikit/jamikit/lib/identity"
 )
-
-// oidUID is the userId attribute (0.9.2342.19200300.100.1.1) that Jami puts
-// in every certificate subject: the hex short id of the subject key.
-var oidUID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
-
-// secp256k1N is the order of the secp256k1 group: an Ethereum secret k must
-// satisfy 1 <= k < N.
-var secp256k1N, _ = new(big.Int).SetString("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16)
 
 // Problems checks that the archive is usable by jamid at time now: keys
 // match their certificates, the chain account -> CA is in order and its
@@ -45,16 +35,18 @@ func (a *Archive) Problems(now time.Time) []string {
 		return ps
 	}
 	id := identity.CertShortID(acct).String()
-	if uid := subjectUID(acct); uid != "" && uid != id {
+	if uid := identity.NameUID(acct.RawSubject); uid != "" && uid != id {
 		add("account certificate: subject UID %s is not the id of its key (%s)", uid, id)
 	}
-	if !isCA(acct) {
+	if !identity.IsCA(acct) {
 		add("account certificate is not a CA certificate: it cannot issue device certificates")
 	}
-	names := []string{"account certificate", "CA certificate"}
 	name := func(i int) string {
-		if i < len(names) {
-			return names[i]
+		switch i {
+		case 0:
+			return "account certificate"
+		case 1:
+			return "CA certificate"
 		}
 		return fmt.Sprintf("certificate %d of ringAccountCert", i+1)
 	}
@@ -65,15 +57,16 @@ func (a *Archive) Problems(now time.Time) []string {
 		if now.After(c.NotAfter) {
 			add("%s expired on %s", name(i), c.NotAfter.UTC().Format(time.RFC3339))
 		}
-		if i+1 < len(a.AccountChain) {
-			if err := a.AccountChain[i].CheckSignatureFrom(a.AccountChain[i+1]); err != nil {
+		switch {
+		case i+1 < len(a.AccountChain):
+			if err := identity.VerifyIssued(c, a.AccountChain[i+1]); err != nil {
 				add("%s is not signed by the %s: %v", name(i), name(i+1), err)
 			}
-		} else if bytes.Equal(c.RawIssuer, c.RawSubject) {
-			if err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
-				add("%s: self-signature does not verify: %v", name(i), err)
+		case identity.IsSelfIssued(c):
+			if err := identity.VerifyIssued(c, c); err != nil {
+				add("%s: self-signature: %v", name(i), err)
 			}
-		} else if i > 0 {
+		case i > 0:
 			add("%s is not self-signed and its issuer is missing", name(i))
 		}
 	}
@@ -87,21 +80,20 @@ func (a *Archive) Problems(now time.Time) []string {
 		}
 	}
 	if a.EthKey != nil {
-		k := new(big.Int).SetBytes(a.EthKey)
-		if len(a.EthKey) != 32 || k.Sign() == 0 || k.Cmp(secp256k1N) >= 0 {
-			add("ethKey is not a 32-byte secp256k1 secret")
+		if _, err := identity.EthAddress(a.EthKey); err != nil {
+			add("ethKey: %v", err)
 		}
 	}
 	if a.CRL != nil {
-		if crl, err := x509.ParseRevocationList(a.CRL); err != nil {
+		if crl, err := identity.ParseCRL(a.CRL); err != nil {
 			add("ringAccountCRL: %v", err)
-		} else if err := crl.CheckSignatureFrom(acct); err != nil {
-			add("ringAccountCRL is not signed by the account key: %v", err)
+		} else if !identity.CRLIssuedBy(crl, acct) {
+			add("ringAccountCRL is not issued and signed by the account certificate")
 		}
 	}
 	if len(a.DeviceChain) > 0 {
 		dev := a.DeviceChain[0]
-		if err := dev.CheckSignatureFrom(acct); err != nil {
+		if err := identity.VerifyIssued(dev, acct); err != nil {
 			add("exported device certificate (%s) is not issued by this account: %v", keyTLSCertFile, err)
 		}
 		if a.DeviceKey != nil && !identity.KeyMatches(a.DeviceKey, dev) {
@@ -133,21 +125,4 @@ func (a *Archive) RevokedSerials() ([]*big.Int, error) {
 		out = append(out, e.SerialNumber)
 	}
 	return out, nil
-}
-
-func subjectUID(c *x509.Certificate) string {
-	for _, n := range c.Subject.Names {
-		if n.Type.Equal(oidUID) {
-			if s, ok := n.Value.(string); ok {
-				return s
-			}
-		}
-	}
-	return ""
-}
-
-// isCA is OpenDHT's test: basicConstraints CA, and keyUsage absent or
-// allowing certificate signing.
-func isCA(c *x509.Certificate) bool {
-	return c.BasicConstraintsValid && c.IsCA && (c.KeyUsage == 0 || c.KeyUsage&x509.KeyUsageCertSign != 0)
 }
