@@ -99,6 +99,13 @@ func TestSecretSources(t *testing.T) {
 	if code := Run(app, []string{"t", "do"}); code != 0 || got != "fromenv" {
 		t.Fatalf("env: code %d got %q", code, got)
 	}
+	// An empty variable is not a password (only Given is asked: Read would
+	// prompt when the tests run on a terminal).
+	t.Setenv(EnvPassword, "")
+	app, _, _ = testApp(func(c *ucli.Context) error { given = ArchivePassword(false).Given(c); return nil }, PasswordFileFlag())
+	if code := Run(app, []string{"t", "do"}); code != 0 || given {
+		t.Fatalf("empty env: code %d given %v", code, given)
+	}
 	app, _, errb := testApp(action, PasswordFileFlag())
 	if code := Run(app, []string{"t", "do", "--password-file", filepath.Join(dir, "missing")}); code != ExitFailure ||
 		!strings.Contains(errb.String(), "password file") {

@@ -34,8 +34,19 @@ func (s Secret) Given(c *ucli.Context) bool {
 	if s.FileFlag != "" && c.IsSet(s.FileFlag) {
 		return true
 	}
-	_, ok := os.LookupEnv(s.Env)
-	return s.Env != "" && ok
+	_, ok := s.fromEnv()
+	return ok
+}
+
+// fromEnv reads the environment variable. An empty variable counts as unset,
+// so that `JAMI_PASSWORD= tool ...` (or a harness clearing it) does not
+// supply an empty password; an empty password can still come from a file.
+func (s Secret) fromEnv() (string, bool) {
+	if s.Env == "" {
+		return "", false
+	}
+	v := os.Getenv(s.Env)
+	return v, v != ""
 }
 
 // Read returns the secret: from the file flag, else the environment, else a
@@ -45,7 +56,7 @@ func (s Secret) Read(c *ucli.Context) (string, error) {
 	if s.FileFlag != "" && c.IsSet(s.FileFlag) {
 		return readSecretFile(c, c.String(s.FileFlag))
 	}
-	if v, ok := os.LookupEnv(s.Env); ok && s.Env != "" {
+	if v, ok := s.fromEnv(); ok {
 		return v, nil
 	}
 	return s.prompt()
