@@ -117,12 +117,11 @@ func (n *Net) NewJamid(tb testing.TB, name string, opt JamidOptions) *Jamid {
 		}
 	}
 	tb.Cleanup(func() {
-		err := j.Stop()
+		if err := j.Stop(); err != nil {
+			tb.Errorf("stopping jamid %s: %v", name, err)
+		}
 		if tb.Failed() {
 			j.dumpLogs(tb)
-		}
-		if err != nil {
-			tb.Errorf("stopping jamid %s: %v", name, err)
 		}
 		j.mu.Lock()
 		if j.sigFile != nil {
@@ -314,7 +313,16 @@ func (j *Jamid) Stop() error {
 	j.mu.Unlock()
 	var errs []error
 	if p != nil {
-		if err := p.Stop(StopGrace); err != nil {
+		j.settle(p)
+		if err := p.Stop(JamidStopGrace); errors.Is(err, ErrKilled) {
+			// jamid 13.7.0 sometimes never finishes its shutdown (seen blocked in
+			// doUnregister and in "Stopping schedulers and worker threads"), mostly
+			// when SIGTERM comes right after an account registered. Its state is
+			// on disk by then; the kill is noted, not a test failure.
+			if tb := j.Net.tb; tb != nil {
+				tb.Logf("sandbox: %v (known jamid 13.7.0 shutdown hang)", err)
+			}
+		} else if err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -404,4 +412,25 @@ func (j *Jamid) Call(ctx context.Context, method string, args ...any) *dbus.Call
 		c.Err = fmt.Errorf("%s.%s on %s: %w", iface, member, j.Name, err)
 	}
 	return c
+}
+
+// settle waits (at most 3 s) until jamid has emitted no signal for a second.
+// jamid 13.7.0 can hang for good in its shutdown (doUnregister) when SIGTERM arrives
+// while an account is still busy right after REGISTERED (device announcement in
+// flight); that is exactly when a test ends.
+func (j *Jamid) settle(p *Proc) {
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && p.Alive() {
+		j.mu.Lock()
+		var last time.Time
+		if n := len(j.signals); n > 0 {
+			last = j.signals[n-1].Time
+		}
+		j.mu.Unlock()
+		quiet := time.Since(last)
+		if quiet >= time.Second {
+			return
+		}
+		time.Sleep(time.Second - quiet)
+	}
 }

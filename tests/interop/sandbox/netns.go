@@ -21,7 +21,8 @@ import (
 // Timeouts bounding every harness step.
 var (
 	StartTimeout    = 30 * time.Second // dbus-daemon, dhtnode or jamid to come up
-	StopGrace       = 15 * time.Second // SIGTERM → SIGKILL
+	StopGrace       = 15 * time.Second // SIGTERM → SIGKILL (dhtnode, dbus-daemon, ...)
+	JamidStopGrace  = 5 * time.Second  // SIGTERM → SIGKILL for jamid (see Jamid.Stop)
 	CallTimeout     = 60 * time.Second // one D-Bus call when the caller's ctx has no deadline
 	RegisterTimeout = 90 * time.Second // AddAccount/WaitAccount when ctx has no deadline
 )
@@ -348,7 +349,9 @@ func (n *Net) Close() error {
 	n.mu.Unlock()
 	var errs []error
 	for i := len(procs) - 1; i >= 0; i-- {
-		if err := procs[i].Stop(StopGrace); err != nil {
+		// A process its owner already had to SIGKILL (jamid's shutdown hang) is gone
+		// and was reported there.
+		if err := procs[i].Stop(StopGrace); err != nil && !errors.Is(err, ErrKilled) {
 			errs = append(errs, err)
 		}
 	}

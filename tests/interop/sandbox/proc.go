@@ -100,7 +100,7 @@ func (p *Proc) Stop(grace time.Duration) error {
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		select {
 		case <-p.done:
-			p.stopErr = fmt.Errorf("%s (pid %d) ignored SIGTERM for %v; killed", p.Name, p.Pid(), grace)
+			p.stopErr = fmt.Errorf("%s (pid %d) ignored SIGTERM for %v: %w", p.Name, p.Pid(), grace, ErrKilled)
 		case <-time.After(10 * time.Second):
 			p.stopErr = fmt.Errorf("%s (pid %d) survived SIGKILL", p.Name, p.Pid())
 		}
@@ -149,6 +149,10 @@ func Tail(path string, n int) string {
 var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 var errStopped = errors.New("stopped")
+
+// ErrKilled (wrapped) means a process did not end on SIGTERM within the grace period
+// and was SIGKILLed; it is gone.
+var ErrKilled = errors.New("killed with SIGKILL")
 
 // fileSize is the size of path, -1 if it cannot be read.
 func fileSize(path string) int64 {
