@@ -9,8 +9,10 @@ import (
 // Seeds are real bytes: the daemon's announce, the captures of opendht.md
 // Appendix A and §3.3, and what our own packers produce.
 func valueSeeds(f *testing.F) {
-	if b, err := os.ReadFile("testdata/announce-jami20230206.bin"); err == nil {
-		f.Add(b)
+	for _, name := range []string{"announce-jami20230206.bin", "dhtnode-signed.bin", "dhtnode-plain.bin", "dhtnode-encrypted.bin"} {
+		if b, err := os.ReadFile("testdata/" + name); err == nil {
+			f.Add(b)
+		}
 	}
 	f.Add(unhex(f, pythonPutValue))
 	f.Add(unhex(f, `82 a2 "id" 01 a3 "dat" c4 02 09 09`))
