@@ -230,3 +230,29 @@ func TestLegacyTag(t *testing.T) {
 		t.Fatalf("%v %q", err, got)
 	}
 }
+
+func TestValueString(t *testing.T) {
+	s, _ := Unpack(readFixture(t, "dhtnode-signed.bin"))
+	if got := s.String(); got != `Value[id:191226afa21a3a86 signed (v0) data(text/plain):"hello_signed"]` {
+		t.Errorf("%s", got)
+	}
+	e, _ := Unpack(readFixture(t, "dhtnode-encrypted.bin"))
+	if got := e.String(); got != `Value[id:1c4dba969f85401c encrypted ]` {
+		t.Errorf("%s", got)
+	}
+	d, _ := e.Decrypt(dhtnodeKeyB(t))
+	if got := d.String(); got != `Value[id:1c4dba969f85401c signed (v0) decrypted data(text/plain):"hello_encrypted"]` {
+		t.Errorf("%s", got)
+	}
+	c, _ := Unpack(readFixture(t, "dhtnode-certificate.bin"))
+	if got := c.String(); got != `Value[id:1 Certificate]` {
+		t.Errorf("%s", got)
+	}
+	ip := &Value{ID: 2, Type: TypeIPService, Data: appendBin(nil, sockaddrBytes(netip.MustParseAddrPort("10.0.0.1:80")))}
+	if got := ip.String(); got != `Value[id:2 Peer: port 80 addr 10.0.0.1]` {
+		t.Errorf("%s", got)
+	}
+	if got := (&Value{ID: 255, Data: []byte{1, 0xab}}).String(); got != `Value[id:ff data:01ab]` {
+		t.Errorf("%s", got)
+	}
+}

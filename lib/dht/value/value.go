@@ -14,10 +14,15 @@ import (
 	"crypto/rsa"
 	"crypto/sha512"
 	"crypto/x509"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
+	"strconv"
+	"strings"
 
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
@@ -426,3 +431,61 @@ func (v *Value) ContentEquals(o *Value) bool {
 
 // Equal is Value::operator==: same id and same content.
 func (v *Value) Equal(o *Value) bool { return v.ID == o.ID && v.ContentEquals(o) }
+
+// String is OpenDHT's operator<< for a value, the line dhtnode prints:
+// `Value[id:df0ff0c52ab0553c signed (v0) data(text/plain):"hello"]`.
+func (v *Value) String() string {
+	var sb strings.Builder
+	sb.WriteString("Value[id:" + strconv.FormatUint(v.ID, 16) + " ")
+	if v.IsEncrypted() {
+		sb.WriteString("encrypted ")
+	} else if v.IsSigned() {
+		sb.WriteString("signed (v" + strconv.Itoa(int(v.Seq)) + ") ")
+		if v.hasRecipient() {
+			sb.WriteString("decrypted ")
+		}
+	}
+	if !v.IsEncrypted() {
+		switch v.Type {
+		case TypeIPService:
+			sb.WriteString(ipServiceString(v.Data))
+		case TypeCertificate:
+			sb.WriteString("Certificate")
+		default:
+			if v.UserType == "" {
+				sb.WriteString("data:")
+			} else {
+				sb.WriteString("data(" + v.UserType + "):")
+			}
+			switch {
+			case v.UserType == "text/plain":
+				sb.WriteString(`"` + string(v.Data) + `"`)
+			case len(v.Data) < 1024:
+				sb.WriteString(hex.EncodeToString(v.Data))
+			default:
+				sb.WriteString(strconv.Itoa(len(v.Data)) + " bytes")
+			}
+		}
+	}
+	sb.WriteByte(']')
+	return sb.String()
+}
+
+// ipServiceString prints an IpServiceAnnouncement as OpenDHT does:
+// "Peer: port N addr A" for an IPv4/IPv6 sockaddr.
+func ipServiceString(data []byte) string {
+	o, _, err := one(data)
+	if err != nil || o.kind != kBin || len(o.raw) == 0 {
+		return ""
+	}
+	sa := o.raw
+	port, _ := sockaddrPort(data)
+	s := "Peer: port " + strconv.Itoa(int(port))
+	if len(sa) >= 8 && binary.LittleEndian.Uint16(sa) == afInet {
+		return s + " addr " + netip.AddrFrom4([4]byte(sa[4:8])).String()
+	}
+	if len(sa) >= 24 && binary.LittleEndian.Uint16(sa) == afInet6 {
+		return s + " addr " + netip.AddrFrom16([16]byte(sa[8:24])).String()
+	}
+	return s
+}
