@@ -26,6 +26,10 @@ type LongID [32]byte
 func (id ShortID) String() string { return hex.EncodeToString(id[:]) }
 func (id LongID) String() string  { return hex.EncodeToString(id[:]) }
 
+// Bytes returns a copy of the id as a slice.
+func (id ShortID) Bytes() []byte { return append([]byte(nil), id[:]...) }
+func (id LongID) Bytes() []byte  { return append([]byte(nil), id[:]...) }
+
 // IsZero reports the all-zero id.
 func (id ShortID) IsZero() bool { return id == ShortID{} }
 
