@@ -23,9 +23,6 @@ const (
 	FieldUserType  Field = 5 // string
 )
 
-// fieldCount is Value::Field::COUNT.
-const fieldCount = 6
-
 func (f Field) known() bool { return f >= FieldID && f <= FieldUserType }
 
 // String is the name OpenDHT prints for a field in a SELECT.

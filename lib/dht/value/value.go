@@ -27,9 +27,6 @@ import (
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
 
-// ID is a value id (Value::Id). 0 is invalid on the wire.
-type ID = uint64
-
 // MaxValueSize is OpenDHT's MAX_VALUE_SIZE, applied to Size().
 const MaxValueSize = 64 * 1024
 
