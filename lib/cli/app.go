@@ -159,7 +159,7 @@ func Main(t Tool) { os.Exit(Run(t.App(), os.Args)) }
 func Run(app *ucli.App, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, permuteArgs(app, args))
 	code := ExitCodeOf(ctx, err)
 	if err != nil {
 		msg := err.Error()

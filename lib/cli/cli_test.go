@@ -129,3 +129,34 @@ func TestDocsGenerated(t *testing.T) {
 		t.Fatalf("unknown shell: %v", err)
 	}
 }
+
+func TestFlagsAfterArguments(t *testing.T) {
+	var args []string
+	var out string
+	var json bool
+	action := func(c *ucli.Context) error {
+		args, out, json = c.Args().Slice(), c.String("output"), c.Bool("json")
+		return nil
+	}
+	cases := []struct {
+		argv []string
+		args []string
+		out  string
+		json bool
+	}{
+		{[]string{"t", "do", "a", "-o", "x", "b", "--json"}, []string{"a", "b"}, "x", true},
+		{[]string{"t", "do", "--json", "a", "--output=y"}, []string{"a"}, "y", true},
+		{[]string{"t", "-q", "do", "-", "-o", "z"}, []string{"-"}, "z", false},
+		{[]string{"t", "do", "a", "--", "-o", "b"}, []string{"a", "-o", "b"}, "", false},
+		{[]string{"t", "do", "-o", "-v", "a"}, []string{"a"}, "-v", false},
+	}
+	for _, tc := range cases {
+		app, _, errb := testApp(action, OutputFlag("out"), JSONFlag())
+		if code := Run(app, tc.argv); code != 0 {
+			t.Fatalf("%q: exit %d: %s", tc.argv, code, errb)
+		}
+		if strings.Join(args, " ") != strings.Join(tc.args, " ") || out != tc.out || json != tc.json {
+			t.Errorf("%q: args %q output %q json %v", tc.argv, args, out, json)
+		}
+	}
+}
