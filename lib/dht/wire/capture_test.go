@@ -18,12 +18,10 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -378,6 +376,3 @@ func phaseB(t *testing.T, caps *[]capture) {
 		}
 	}
 }
-
-var _ = fmt.Sprint
-var _ = strings.Contains

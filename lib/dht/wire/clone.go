@@ -3,15 +3,12 @@ package wire
 // Clone returns a deep copy of m that shares nothing with the datagram m
 // was decoded from: all its bytes live in one new allocation.
 func (m *Message) Clone() *Message {
-	n := len(m.UA) + len(m.Query) + len(m.Token) + len(m.Nodes4) + len(m.Nodes6) + len(m.ErrText)
+	n := len(m.UA) + len(m.Query) + len(m.Token) + len(m.Nodes4) + len(m.Nodes6) + len(m.ErrText) + len(m.Fields)
 	for _, v := range m.Values {
 		n += len(v)
 	}
 	for _, p := range m.Parts {
 		n += len(p.Data)
-	}
-	if m.Fields != nil {
-		n += len(m.Fields.Values)
 	}
 	arena := make([]byte, 0, n)
 	cp := func(b []byte) []byte {
@@ -25,7 +22,7 @@ func (m *Message) Clone() *Message {
 	c := &Message{
 		Kind: m.Kind, TID: m.TID, Net: m.Net, Client: m.Client,
 		ID: m.ID, Hash: m.Hash, Target: m.Target, Want: m.Want, VID: m.VID, Addr: m.Addr,
-		Created: m.Created, HasCreated: m.HasCreated, SID: m.SID, Version: m.Version,
+		Created: m.Created, HasCreated: m.HasCreated, SID: m.SID, Version: m.Version, InlineValues: m.InlineValues,
 		ErrCode: m.ErrCode,
 	}
 	c.UA = cp(m.UA)
@@ -49,13 +46,6 @@ func (m *Message) Clone() *Message {
 	c.Sizes = append([]ValueSize(nil), m.Sizes...)
 	c.Refreshed = append([]uint64(nil), m.Refreshed...)
 	c.Expired = append([]uint64(nil), m.Expired...)
-	if m.Fields != nil {
-		c.SetFields(FieldRows{
-			Fields:    append([]int32(nil), m.Fields.Fields...),
-			Values:    cp(m.Fields.Values),
-			Count:     m.Fields.Count,
-			HasValues: m.Fields.HasValues,
-		})
-	}
+	c.Fields = cp(m.Fields)
 	return c
 }

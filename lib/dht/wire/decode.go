@@ -278,6 +278,7 @@ func (m *Message) decodeArgs(args []byte) error {
 		if err != nil {
 			return err
 		}
+		m.InlineValues = true
 		for i := 0; i < cnt; i++ {
 			s := vr.off
 			k, u, _, err := vr.head()
@@ -300,9 +301,10 @@ func (m *Message) decodeArgs(args []byte) error {
 			m.Values = append(m.Values, v)
 		}
 	} else if fields != nil {
-		if err := m.decodeFields(fields); err != nil {
+		if err := checkFields(fields); err != nil {
 			return err
 		}
+		m.Fields = fields
 	}
 
 	if want != nil {
@@ -355,8 +357,10 @@ func (r *rd) uints(dst []uint64) ([]uint64, error) {
 	return dst, nil
 }
 
-// decodeFields parses "fileds" = {"f": [field...], "v": [values...]}.
-func (m *Message) decodeFields(raw []byte) error {
+// checkFields checks the shape of "fileds" = {"f": [field...], "v": [...]}
+// as 2.4.12's parser does before reading rows (a row that does not parse
+// is skipped there, so rows are left to lib/dht/value).
+func checkFields(raw []byte) error {
 	f, err := lookup(raw, "f")
 	if err != nil {
 		return err
@@ -364,38 +368,28 @@ func (m *Message) decodeFields(raw []byte) error {
 	if f == nil {
 		return errFieldsNoF
 	}
-	rows := FieldRows{Fields: m.fieldRows.Fields[:0]}
 	fr := rd{b: f}
 	cnt, err := fr.container(mArray)
 	if err != nil {
 		return err
 	}
 	for i := 0; i < cnt; i++ {
-		v, err := fr.int(math.MinInt32, math.MaxInt32)
-		if err != nil {
+		if _, err := fr.int(math.MinInt32, math.MaxInt32); err != nil {
 			return err
 		}
-		rows.Fields = append(rows.Fields, int32(v))
 	}
 	v, err := lookup(raw, "v")
-	if err != nil {
+	if err != nil || v == nil {
 		return err
 	}
-	if v != nil {
-		vr := rd{b: v}
-		cnt, err := vr.container(mArray)
-		if err != nil {
-			return err
-		}
-		if len(rows.Fields) == 0 {
-			// 2.4.12 divides by the number of fields here.
-			return errFieldsEmpty
-		}
-		rows.Values = v[vr.off:]
-		rows.Count = cnt
-		rows.HasValues = true
+	vr := rd{b: v}
+	if _, err := vr.container(mArray); err != nil {
+		return err
 	}
-	m.SetFields(rows)
+	if cnt == 0 {
+		// 2.4.12 divides the row count by the number of fields.
+		return errFieldsEmpty
+	}
 	return nil
 }
 

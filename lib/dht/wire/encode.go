@@ -227,21 +227,10 @@ func (m *Message) appendArg(b []byte, k argKey) ([]byte, error) {
 	case kValues:
 		return m.appendValues(appendStr(b, "values"))
 	case kFileds:
-		f := m.Fields
-		b = appendStr(b, "fileds")
-		if f.HasValues {
-			b = append(b, 0x82)
-		} else {
-			b = append(b, 0x81)
+		if !isOneObject(m.Fields) {
+			return b, ErrRawValue
 		}
-		b = appendArrayHeader(append(b, 0xa1, 'f'), len(f.Fields))
-		for _, x := range f.Fields {
-			b = appendInt(b, int64(x))
-		}
-		if f.HasValues {
-			b = appendArrayHeader(append(b, 0xa1, 'v'), f.Count)
-			b = append(b, f.Values...)
-		}
+		b = append(appendStr(b, "fileds"), m.Fields...)
 	case kToken:
 		b = appendBin(appendStr(b, "token"), m.Token)
 	case kRe:
@@ -288,7 +277,7 @@ func (m *Message) appendValues(b []byte) ([]byte, error) {
 		if j != len(m.Sizes) {
 			return b, ErrSizes
 		}
-	case NeedsParts(m.Values):
+	case !m.InlineValues && NeedsParts(m.Values):
 		for _, v := range m.Values {
 			if len(v) > MaxPartValueSize {
 				return b, ErrValueTooLarge
@@ -451,7 +440,7 @@ func NeedsParts(values [][]byte) bool {
 // NeedsParts reports whether encoding m writes a size header whose values
 // must follow as value parts.
 func (m *Message) NeedsParts() bool {
-	return len(m.Sizes) == 0 && len(m.Values) > 0 && NeedsParts(m.Values) && m.has(kValues) &&
+	return len(m.Sizes) == 0 && !m.InlineValues && NeedsParts(m.Values) &&
 		m.Kind != KindValueData && m.Kind != KindError
 }
 

@@ -143,22 +143,6 @@ type Part struct {
 	Data   []byte
 }
 
-// FieldRows is the "fileds" reply to a query with a SELECT (the key really
-// is misspelled on the wire).
-type FieldRows struct {
-	// Fields is "f" as received. OpenDHT reads it as a set (sorted,
-	// de-duplicated) and reads the rows in that order.
-	Fields []int32
-	// Values is the body of the "v" array: Count packed msgpack objects,
-	// one per field per row, laid end to end (no array header). Their
-	// types depend on the field; lib/dht/value decodes them.
-	Values []byte
-	// Count is the number of objects in Values.
-	Count int
-	// HasValues records whether "v" was present (an absent "v" means no row).
-	HasValues bool
-}
-
 // Message is one OpenDHT datagram, decoded or to be encoded. A single
 // struct covers every kind, as OpenDHT's ParsedMessage does; each kind uses
 // the fields listed in §3. Decode fills it without copying: byte slices
@@ -196,10 +180,20 @@ type Message struct {
 	// Sizes holds the integer elements of "values" (a header: the values
 	// follow as value parts). When encoding, a non-nil Sizes writes
 	// exactly this header and Values fill the other positions.
-	Sizes     []ValueSize
-	Fields    *FieldRows // "fileds"; nil when absent
-	Refreshed []uint64   // "re"
-	Expired   []uint64   // "exp"
+	Sizes []ValueSize
+	// InlineValues makes the encoder write Values inline whatever their
+	// number and size. Decode sets it when "values" came inline, so that a
+	// received message re-encodes as it was received; leave it false when
+	// building a message to send.
+	InlineValues bool
+	// Fields is the raw "fileds" map {"f":[field...],"v":[...]}, the
+	// reply to a query with a SELECT (the key really is misspelled);
+	// lib/dht/value packs and unpacks it. nil when absent. Decode checks
+	// its shape only: "f" an array of integers, "v" an array, and a
+	// non-empty "f" when "v" is present.
+	Fields    []byte
+	Refreshed []uint64 // "re"
+	Expired   []uint64 // "exp"
 
 	// "e": error code and text.
 	ErrCode uint16
@@ -207,8 +201,6 @@ type Message struct {
 
 	// "p": the entries of a value-part datagram.
 	Parts []Part
-
-	fieldRows FieldRows // storage behind Fields, reused across Decode calls
 }
 
 // Reset clears m for reuse, keeping the storage of its slices.
@@ -219,14 +211,7 @@ func (m *Message) Reset() {
 		Refreshed: m.Refreshed[:0],
 		Expired:   m.Expired[:0],
 		Parts:     m.Parts[:0],
-		fieldRows: FieldRows{Fields: m.fieldRows.Fields[:0]},
 	}
-}
-
-// SetFields sets Fields to rows, using storage inside m.
-func (m *Message) SetFields(rows FieldRows) {
-	m.fieldRows = rows
-	m.Fields = &m.fieldRows
 }
 
 // ProtocolError is an "e" message seen as a Go error.

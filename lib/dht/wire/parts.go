@@ -143,6 +143,7 @@ func (r *Reassembler) Start(from netip.AddrPort, hdr *Message, now time.Time) (*
 	}
 	msg := hdr.Clone()
 	msg.Sizes = nil
+	msg.InlineValues = false
 	if len(vals) == 0 {
 		return msg, nil
 	}
