@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/jamikit/jamikit/lib/cli"
+	ucli "github.com/urfave/cli/v2"
+)
+
+func verifyCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "verify",
+		Usage:     "check that archives decrypt, parse, and hold matching keys and a valid certificate chain",
+		ArgsUsage: "FILE|DIR|- ...",
+		Description: "For each archive: decrypts it, parses it as strictly as jamid, and checks that the account\n" +
+			"key matches the account certificate, that the chain is account then CA and its signatures\n" +
+			"and dates verify, that the account certificate may issue device certificates, and that the\n" +
+			"CA key, Ethereum key, CRL and exported device certificate belong to the account. Prints\n" +
+			"\"FILE: OK <jami id>\" per archive; exits 1 naming the first problem of the first bad archive.\n" +
+			"All archives are read with the same password. JSON fields: file, ok, jami_id, format, problems.\n\n" +
+			"Examples:\n" +
+			"  jami-archive verify archive.gz --password-file pw\n" +
+			"  jami-archive verify --json backups/*.gz --password-file pw",
+		Flags: []ucli.Flag{
+			cli.PasswordFileFlag(),
+			keyFileFlag(),
+			cli.JSONFlag(),
+		},
+		Action: runVerify,
+	}
+}
+
+type verifyResult struct {
+	File     string   `json:"file"`
+	OK       bool     `json:"ok"`
+	JamiID   string   `json:"jami_id,omitempty"`
+	Format   string   `json:"format,omitempty"`
+	Problems []string `json:"problems"`
+}
+
+func runVerify(c *ucli.Context) error {
+	if err := cli.NArgs(c, 1, -1); err != nil {
+		return err
+	}
+	var first error
+	for _, path := range c.Args().Slice() {
+		r := verifyResult{File: path, Problems: []string{}}
+		o, err := openArchive(c, path)
+		if err != nil {
+			r.Problems = append(r.Problems, err.Error())
+			if first == nil {
+				first = err
+			}
+		} else {
+			r.File, r.JamiID, r.Format = o.path, o.arch.JamiID().String(), o.arch.Format.String()
+			r.Problems = append(r.Problems, o.arch.Problems(time.Now())...)
+			if len(r.Problems) > 0 && first == nil {
+				first = fmt.Errorf("%s: %s", o.path, r.Problems[0])
+			}
+		}
+		r.OK = len(r.Problems) == 0
+		if cli.JSON(c) {
+			if err := cli.PrintNDJSON(c, r); err != nil {
+				return err
+			}
+		} else if r.OK {
+			cli.Printf(c, "%s: OK %s\n", r.File, r.JamiID)
+		}
+	}
+	return first
+}
