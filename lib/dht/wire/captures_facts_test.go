@@ -169,6 +169,39 @@ func TestCapturesFacts(t *testing.T) {
 	}
 }
 
+// TestCapturesTIDs checks §2.3 on the captures: each real peer numbers
+// its requests to us from a random start, +2 per request, and takes listen
+// socket ids from the same counter (+1).
+func TestCapturesTIDs(t *testing.T) {
+	caps := loadCaptures(t)
+	for _, from := range []string{"dhtnode", "python"} {
+		var prev uint32
+		n := 0
+		for _, c := range caps {
+			m, err := Decode(c.raw)
+			if err != nil || c.From != from || !m.Kind.IsRequest() || m.Kind == KindPing {
+				continue
+			}
+			if n > 0 {
+				step := m.TID - prev
+				if m.Kind == KindListen && from == "python" {
+					// the socket id was taken in between
+					if m.SID != prev+1 || step != 3 {
+						t.Errorf("%s listen: sid %d tid %d after %d", from, m.SID, m.TID, prev)
+					}
+				} else if step != 2 {
+					t.Errorf("%s %v: tid %d after %d", from, m.Kind, m.TID, prev)
+				}
+			}
+			prev = m.TID
+			n++
+		}
+		if n < 4 {
+			t.Errorf("%s: %d requests", from, n)
+		}
+	}
+}
+
 // TestCapturedPartsReassembleAndSplit feeds the captured value parts to a
 // Reassembler, then splits the value again: ValueParts must reproduce the
 // captured part datagrams byte for byte.

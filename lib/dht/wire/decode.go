@@ -411,7 +411,10 @@ func checkQuery(q []byte) error {
 
 // decodeParts parses the "p" map of a value-part datagram:
 // {index: {"o": offset, "d": blob}, ...}. Entries without "o" or "d" are
-// skipped; a repeated index keeps its first entry (std::map::emplace).
+// skipped, as in OpenDHT. Repeated indices are all kept, in order: 2.4.12
+// keeps the first (std::map::emplace), and the Reassembler ignores a chunk
+// whose bytes it already holds, which amounts to the same for honest
+// senders.
 func (m *Message) decodeParts(raw []byte) error {
 	r := rd{b: raw}
 	n, err := r.container(mMap)
@@ -453,9 +456,6 @@ func (m *Message) decodeParts(raw []byte) error {
 		if err != nil {
 			return err
 		}
-		// A repeated index is kept as sent; OpenDHT's map keeps the
-		// first one, and so does the Reassembler (it ignores data that
-		// overlaps what it already holds only when equal offsets repeat).
 		m.Parts = append(m.Parts, Part{Index: uint32(idx), Offset: off, Data: data})
 	}
 	return nil

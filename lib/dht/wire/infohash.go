@@ -1,9 +1,3 @@
-// Package wire is the OpenDHT 2.4.12 datagram codec: the msgpack envelope
-// of every message (ping, find, get, put, refresh, listen, update, error),
-// the value-part datagrams that carry large values, compact node info and
-// the 160-bit InfoHash used as key and node id. Values and queries travel
-// through this package as raw msgpack bytes: their meaning belongs to
-// lib/dht/value.
 package wire
 
 import (
