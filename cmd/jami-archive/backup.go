@@ -115,12 +115,13 @@ func runBackup(c *ucli.Context) error {
 // the password unlocks it and encrypts the backup; for an unencrypted one
 // a given password only encrypts the backup.
 func openBackupSource(c *ucli.Context, src string) (*opened, *string, error) {
-	path, data, err := readInput(c, src)
+	in, err := readInput(c, src)
 	if err != nil {
 		return nil, nil, err
 	}
+	path, data := in.path, in.data
 	if archive.IsEncrypted(data) {
-		o, err := openArchive(c, src)
+		o, err := unlock(c, in)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -133,7 +134,7 @@ func openBackupSource(c *ucli.Context, src string) (*opened, *string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	o := &opened{path: path, data: data, arch: a}
+	o := &opened{path: path, folder: in.folder, data: data, arch: a}
 	if c.Bool("no-password") {
 		return o, nil, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jamikit/jamikit/lib/account"
 	"github.com/jamikit/jamikit/lib/archive"
 	"github.com/jamikit/jamikit/lib/atomicfile"
 	"github.com/jamikit/jamikit/lib/cli"
@@ -51,44 +52,60 @@ type creds struct {
 
 // opened is an archive read from a file.
 type opened struct {
-	path string // the archive file (a folder argument resolved to its archive)
-	data []byte
-	arch *archive.Archive
+	path   string          // the archive file (a folder argument resolved to its archive)
+	folder *account.Folder // the account folder, when one was given
+	data   []byte
+	arch   *archive.Archive
 	creds
 }
 
+// input is what readInput read.
+type input struct {
+	path   string
+	folder *account.Folder
+	data   []byte
+}
+
 // readInput reads FILE, "-" (stdin) or, for a jamid account folder, its archive.
-func readInput(c *ucli.Context, path string) (string, []byte, error) {
+func readInput(c *ucli.Context, path string) (*input, error) {
 	if path == "-" {
 		data, err := io.ReadAll(io.LimitReader(c.App.Reader, archive.MaxSize+1))
 		if err != nil {
-			return path, nil, fmt.Errorf("stdin: %w", err)
+			return nil, fmt.Errorf("stdin: %w", err)
 		}
 		if len(data) > archive.MaxSize {
-			return path, nil, fmt.Errorf("stdin: %w: larger than %d MiB", archive.ErrNotArchive, archive.MaxSize>>20)
+			return nil, fmt.Errorf("stdin: %w: larger than %d MiB", archive.ErrNotArchive, archive.MaxSize>>20)
 		}
-		return "stdin", data, nil
+		return &input{path: "stdin", data: data}, nil
 	}
+	in := &input{path: path}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		p, err := folderArchive(path)
-		if err != nil {
-			return path, nil, err
+		if in.folder, err = openFolder(path); err != nil {
+			return nil, err
 		}
-		path = p
+		in.path = in.folder.ArchivePath()
 	}
-	data, err := archive.ReadBytes(path)
-	return path, data, err
+	var err error
+	in.data, err = archive.ReadBytes(in.path)
+	return in, err
 }
 
 // openArchive reads and unlocks an archive: with --key-file, or with the
 // password (file, $JAMI_PASSWORD, prompt) when the archive is encrypted. A
 // password given for an unencrypted archive is an error, as in jamid.
 func openArchive(c *ucli.Context, path string) (*opened, error) {
-	path, data, err := readInput(c, path)
+	in, err := readInput(c, path)
 	if err != nil {
 		return nil, err
 	}
-	o := &opened{path: path, data: data}
+	return unlock(c, in)
+}
+
+// unlock decodes what readInput read (see openArchive).
+func unlock(c *ucli.Context, in *input) (*opened, error) {
+	var err error
+	path, data := in.path, in.data
+	o := &opened{path: path, folder: in.folder, data: data}
 	fail := func(err error) (*opened, error) { return nil, fmt.Errorf("%s: %w", path, err) }
 
 	if c.IsSet("key-file") {
@@ -201,6 +218,29 @@ func encode(a *archive.Archive, pw *string, in *creds) ([]byte, error) {
 	return archive.Encode(a, pw)
 }
 
+// encodeOutput encodes an archive read as o for writing: gzip with
+// --no-password; encrypted with --new-password-file / $JAMI_NEW_PASSWORD;
+// else locked as the input was (same password, or same key and salt: no
+// second Argon2); else, for unencrypted input, unencrypted if plainOK, or
+// with a password asked on the terminal. It reports whether the result is
+// encrypted.
+func encodeOutput(c *ucli.Context, o *opened, plainOK bool) ([]byte, bool, error) {
+	if c.Bool("no-password") || newPasswordSecret().Given(c) || (o.key == nil && !plainOK) {
+		pw, err := newPassword(c, nil)
+		if err != nil {
+			return nil, false, err
+		}
+		data, err := encode(o.arch, pw, &o.creds)
+		return data, pw != nil, err
+	}
+	if o.key != nil {
+		data, err := archive.EncodeWithKey(o.arch, o.arch.Salt, *o.key)
+		return data, true, err
+	}
+	data, err := archive.Encode(o.arch, nil)
+	return data, false, err
+}
+
 // writeOutput writes data atomically to path (0600), or to stdout for "-".
 func writeOutput(c *ucli.Context, path string, data []byte) error {
 	if path == "-" {
@@ -237,9 +277,9 @@ func outputPath(c *ucli.Context) (string, error) {
 }
 
 // describe is the one-line summary writers print on stderr.
-func describe(path string, a *archive.Archive, pw *string) string {
+func describe(path string, a *archive.Archive, encrypted bool) string {
 	how := "unencrypted (gzip)"
-	if pw != nil {
+	if encrypted {
 		how = "encrypted"
 	}
 	return fmt.Sprintf("wrote %s: %s, Jami ID %s", filepath.Clean(path), how, a.JamiID())

@@ -55,18 +55,10 @@ func runConvert(c *ucli.Context) error {
 		return err
 	}
 	var data []byte
-	switch {
-	case form != archive.FormatEncrypted:
+	if form == archive.FormatEncrypted {
+		data, _, err = encodeOutput(c, o, false)
+	} else {
 		data, err = archive.EncodeFormat(o.arch, form, archive.Key{}, nil)
-	case o.key != nil && o.pw == nil && !newPasswordSecret().Given(c):
-		// Unlocked with --key-file and no new password: keep key and salt.
-		data, err = archive.EncodeWithKey(o.arch, o.arch.Salt, *o.key)
-	default:
-		var pw *string
-		if pw, err = newPassword(c, o.pw); err != nil {
-			return err
-		}
-		data, err = encode(o.arch, pw, &o.creds)
 	}
 	if err != nil {
 		return err

@@ -18,8 +18,12 @@ import (
 func createCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "create",
-		Usage: "make an archive from an account's key and certificate files",
-		Description: "Builds an archive from the account's files, as jami-keygen or GnuTLS tools write them:\n" +
+		Usage: "make an archive from an account folder, or from an account's key and certificate files",
+		Description: "With --from DIR: exports the archive of a jamid account folder (as made by jamid or by\n" +
+			"jami-keygen new -o DIR) after checking that the folder's device and the archive are of the\n" +
+			"same account; --password-file / $JAMI_PASSWORD (or --key-file) unlock the folder's archive,\n" +
+			"and the new archive keeps that password unless --new-password-file or --no-password is given.\n\n" +
+			"Otherwise builds an archive from the account's files, as jami-keygen or GnuTLS tools write them:\n" +
 			"--key (account private key, PEM or DER) and --cert (the account certificate followed by\n" +
 			"the CA certificate; a device chain device, account, CA works too), optionally --ca-key,\n" +
 			"--eth-key (32-byte secret: hex, base64 or raw; a new one is made when absent, as jamid\n" +
@@ -28,10 +32,12 @@ func createCommand() *ucli.Command {
 			"$JAMI_PASSWORD, or a prompt; --no-password writes it unencrypted. Prints the file written.\n" +
 			"JSON fields: archive, jami_id, encrypted.\n\n" +
 			"Examples:\n" +
+			"  jami-archive create --from ~/.local/share/jami/1a2b3c4d -o alice.gz --password-file pw\n" +
 			"  jami-archive create --key account.key --cert account.crt --ca-key ca.key -o archive.gz --password-file pw\n" +
 			"  jami-archive create --key account.key --cert account.crt --no-password -c Account.alias=alice -o clear.gz",
 		Flags: []ucli.Flag{
 			cli.OutputFlag("write the archive to `FILE`"),
+			&ucli.StringFlag{Name: "from", Usage: "jamid account folder `DIR` to export", TakesFile: true},
 			&ucli.StringFlag{Name: "key", Usage: "account private key `FILE` (PEM or DER)", TakesFile: true},
 			&ucli.StringFlag{Name: "cert", Usage: "account certificate chain `FILE`: account then CA (PEM or DER)", TakesFile: true},
 			&ucli.StringFlag{Name: "ca-key", Usage: "CA private key `FILE` (optional; jamid uses it to renew certificates)", TakesFile: true},
@@ -39,6 +45,7 @@ func createCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "crl", Usage: "revocation list `FILE` signed by the account (PEM or DER)", TakesFile: true},
 			configFlag(),
 			cli.PasswordFileFlag(),
+			keyFileFlag(),
 			newPasswordFileFlag(),
 			noPasswordFlag(),
 			cli.ForceFlag(),
@@ -62,8 +69,19 @@ func runCreate(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.IsSet("from") {
+		for _, f := range []string{"key", "cert", "ca-key", "eth-key", "crl"} {
+			if c.IsSet(f) {
+				return cli.UsageErrorf("create: --from and --%s exclude each other", f)
+			}
+		}
+		return createFromFolder(c, out)
+	}
+	if c.IsSet("key-file") {
+		return cli.UsageErrorf("create: --key-file unlocks the archive of --from; the account's key file is --key")
+	}
 	if !c.IsSet("key") || !c.IsSet("cert") {
-		return cli.UsageErrorf("create: --key and --cert are required")
+		return cli.UsageErrorf("create: --from DIR, or --key and --cert, are required")
 	}
 	a, err := archiveFromFiles(c)
 	if err != nil {
@@ -81,15 +99,50 @@ func runCreate(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeArchive(c, out, a, pw, nil)
-}
-
-// writeArchive encodes, writes and reports an archive.
-func writeArchive(c *ucli.Context, out string, a *archive.Archive, pw *string, in *creds) error {
-	data, err := encode(a, pw, in)
+	data, err := archive.Encode(a, pw)
 	if err != nil {
 		return err
 	}
+	return writeArchive(c, out, a, data, pw != nil)
+}
+
+// createFromFolder exports the archive of an account folder.
+func createFromFolder(c *ucli.Context, out string) error {
+	dir := c.String("from")
+	if fi, err := os.Stat(dir); err != nil {
+		return err
+	} else if !fi.IsDir() {
+		return cli.UsageErrorf("--from %s: not a folder (to rewrite an archive file, use convert or passwd)", dir)
+	}
+	o, err := openArchive(c, dir)
+	if err != nil {
+		return err
+	}
+	if o.folder.JamiID() != o.arch.JamiID() {
+		return fmt.Errorf("%s: the device belongs to account %s, but %s holds account %s", dir, o.folder.JamiID(), o.path, o.arch.JamiID())
+	}
+	if cfg, err := parseConfig(c); err != nil {
+		return err
+	} else if cfg != nil {
+		if o.arch.Config == nil {
+			o.arch.Config = map[string]string{}
+		}
+		for k, v := range cfg {
+			o.arch.Config[k] = v
+		}
+	}
+	if err := o.arch.Verify(time.Now()); err != nil {
+		return fmt.Errorf("%s: %w", o.path, err)
+	}
+	data, encrypted, err := encodeOutput(c, o, false)
+	if err != nil {
+		return err
+	}
+	return writeArchive(c, out, o.arch, data, encrypted)
+}
+
+// writeArchive writes and reports an archive.
+func writeArchive(c *ucli.Context, out string, a *archive.Archive, data []byte, encrypted bool) error {
 	if err := writeOutput(c, out, data); err != nil {
 		return err
 	}
@@ -97,9 +150,9 @@ func writeArchive(c *ucli.Context, out string, a *archive.Archive, pw *string, i
 		return nil
 	}
 	if cli.JSON(c) {
-		return cli.PrintJSON(c, writeResult{Archive: out, JamiID: a.JamiID().String(), Encrypted: pw != nil})
+		return cli.PrintJSON(c, writeResult{Archive: out, JamiID: a.JamiID().String(), Encrypted: encrypted})
 	}
-	cli.Infof(c, "%s", describe(out, a, pw))
+	cli.Infof(c, "%s", describe(out, a, encrypted))
 	cli.Printf(c, "%s\n", out)
 	return nil
 }

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/jamikit/jamikit/lib/account"
 )
 
-// folderArchive returns the archive file of a jamid account folder.
-func folderArchive(dir string) (string, error) {
-	p := filepath.Join(dir, "archive.gz")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%s: not an account folder: %w", dir, err)
-	}
-	return p, nil
+// openFolder reads a jamid account folder (config.yml, device key and
+// chain); its archive is at f.ArchivePath().
+func openFolder(dir string) (*account.Folder, error) {
+	return account.Open(dir)
 }

@@ -26,6 +26,7 @@ var tool = cli.Tool{
 		createCommand(),
 		passwdCommand(),
 		convertCommand(),
+		extractCommand(),
 		backupCommand(),
 	},
 }

@@ -65,6 +65,6 @@ func runPasswd(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	cli.Infof(c, "%s", describe(out, o.arch, pw))
+	cli.Infof(c, "%s", describe(out, o.arch, pw != nil))
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -55,6 +56,7 @@ type certInfo struct {
 type deviceInfo struct {
 	DeviceID      string    `json:"device_id"`       // 64 hex, jamid's Account.deviceID
 	DeviceShortID string    `json:"device_short_id"` // 40 hex, certificate UID
+	Name          string    `json:"name,omitempty"`
 	Serial        string    `json:"serial"`
 	NotAfter      time.Time `json:"not_after"`
 	Source        string    `json:"source"` // where the archive holds it
@@ -149,7 +151,7 @@ func summarize(o *opened) *showResult {
 		Conversations:        []conversationInfo{},
 		ConversationRequests: []requestInfo{},
 		Config:               map[string]string{},
-		Warnings:             a.Warnings,
+		Warnings:             append([]string(nil), a.Warnings...),
 	}
 	if a.EthKey != nil {
 		r.EthAddress, _ = identity.EthAddress(a.EthKey)
@@ -169,17 +171,26 @@ func summarize(o *opened) *showResult {
 			revoked[str] = true
 		}
 	}
-	if len(a.DeviceChain) > 0 {
-		d := a.DeviceChain[0]
+	device := func(d *x509.Certificate, name, source string) {
 		serial := identity.SerialString(d.SerialNumber)
 		r.Devices = append(r.Devices, deviceInfo{
 			DeviceID:      identity.CertLongID(d).String(),
 			DeviceShortID: identity.CertShortID(d).String(),
+			Name:          name,
 			Serial:        serial,
 			NotAfter:      d.NotAfter.UTC(),
-			Source:        "exporting device (TLS.certificateFile)",
+			Source:        source,
 			Revoked:       revoked[serial],
 		})
+	}
+	if f := o.folder; f != nil {
+		device(f.Device.Cert, f.DeviceName(), "account folder (ring_device.crt)")
+		if f.JamiID() != a.JamiID() {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("the folder's device belongs to account %s, not to the archive's", f.JamiID()))
+		}
+	}
+	if len(a.DeviceChain) > 0 && (o.folder == nil || !a.DeviceChain[0].Equal(o.folder.Device.Cert)) {
+		device(a.DeviceChain[0], "", "exporting device (TLS.certificateFile)")
 	}
 	for _, id := range sortedKeys(a.Contacts) {
 		ct := a.Contacts[id]
@@ -310,7 +321,11 @@ func printShow(w io.Writer, r *showResult) {
 		if d.Revoked {
 			revoked = ", revoked"
 		}
-		row("", "%s (short %s), %s%s", d.DeviceID, d.DeviceShortID, d.Source, revoked)
+		name := ""
+		if d.Name != "" {
+			name = " " + strconv.Quote(d.Name)
+		}
+		row("", "%s%s (short %s), %s%s", d.DeviceID, name, d.DeviceShortID, d.Source, revoked)
 	}
 	row("contacts", "%d", len(r.Contacts))
 	for _, ct := range r.Contacts {

@@ -55,6 +55,7 @@ func runVerify(c *ucli.Context) error {
 		} else {
 			r.File, r.JamiID, r.Format = o.path, o.arch.JamiID().String(), o.arch.Format.String()
 			r.Problems = append(r.Problems, o.arch.Problems(time.Now())...)
+			r.Problems = append(r.Problems, folderProblems(o)...)
 			if len(r.Problems) > 0 && first == nil {
 				first = fmt.Errorf("%s: %s", o.path, r.Problems[0])
 			}
@@ -69,4 +70,22 @@ func runVerify(c *ucli.Context) error {
 		}
 	}
 	return first
+}
+
+// folderProblems checks an account folder against its archive: the device
+// chain and receipt as jamid checks them at load, and that both are of the
+// same account.
+func folderProblems(o *opened) []string {
+	f := o.folder
+	if f == nil {
+		return nil
+	}
+	var ps []string
+	if f.JamiID() != o.arch.JamiID() {
+		ps = append(ps, fmt.Sprintf("%s: the device belongs to account %s, the archive to %s", f.Dir, f.JamiID(), o.arch.JamiID()))
+	}
+	if err := f.Verify(time.Now()); err != nil {
+		ps = append(ps, err.Error())
+	}
+	return ps
 }

@@ -2,7 +2,7 @@
 
 function __fish_jami-archive_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i show verify create passwd convert backup completion help h
+        if contains -- $i show verify create passwd convert extract backup completion help h
             return 1
         end
     end
@@ -31,8 +31,9 @@ complete -c jami-archive -n '__fish_seen_subcommand_from verify' -f -l json -d '
 complete -c jami-archive -n '__fish_seen_subcommand_from verify' -f -l verbose -s v -d 'debug logs on stderr'
 complete -c jami-archive -n '__fish_seen_subcommand_from verify' -f -l quiet -s q -d 'print only the result'
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -f -l help -s h -d 'show help'
-complete -r -c jami-archive -n '__fish_jami-archive_no_subcommand' -a 'create' -d 'make an archive from an account\'s key and certificate files'
+complete -r -c jami-archive -n '__fish_jami-archive_no_subcommand' -a 'create' -d 'make an archive from an account folder, or from an account\'s key and certificate files'
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -l output -s o -r -d 'write the archive to `FILE`'
+complete -c jami-archive -n '__fish_seen_subcommand_from create' -l from -r -d 'jamid account folder `DIR` to export'
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -l key -r -d 'account private key `FILE` (PEM or DER)'
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -l cert -r -d 'account certificate chain `FILE`: account then CA (PEM or DER)'
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -l ca-key -r -d 'CA private key `FILE` (optional; jamid uses it to renew certificates)'
@@ -40,6 +41,7 @@ complete -c jami-archive -n '__fish_seen_subcommand_from create' -l eth-key -r -
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -l crl -r -d 'revocation list `FILE` signed by the account (PEM or DER)'
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -f -l config -s c -r -d 'set an account setting in the archive, `KEY=VALUE` with jamid\'s D-Bus names (repeatable), e.g. Account.alias=alice'
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -l password-file -r -d 'read the archive password from `FILE` (first line; \'-\' for stdin); else $JAMI_PASSWORD, else a prompt'
+complete -c jami-archive -n '__fish_seen_subcommand_from create' -l key-file -r -d 'unlock with the archive\'s AES key instead of its password: base64 of 32 bytes in `FILE` (jamid\'s "key" scheme; show --private prints it)'
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -l new-password-file -r -d 'password for the archive written, from `FILE` (first line); else $JAMI_NEW_PASSWORD, else a prompt'
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -f -l no-password -d 'write the archive without a password (gzip; private keys in clear)'
 complete -c jami-archive -n '__fish_seen_subcommand_from create' -f -l force -s f -d 'overwrite existing files'
@@ -66,6 +68,19 @@ complete -c jami-archive -n '__fish_seen_subcommand_from convert' -l new-passwor
 complete -c jami-archive -n '__fish_seen_subcommand_from convert' -f -l force -s f -d 'overwrite existing files'
 complete -c jami-archive -n '__fish_seen_subcommand_from convert' -f -l verbose -s v -d 'debug logs on stderr'
 complete -c jami-archive -n '__fish_seen_subcommand_from convert' -f -l quiet -s q -d 'print only the result'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -f -l help -s h -d 'show help'
+complete -r -c jami-archive -n '__fish_jami-archive_no_subcommand' -a 'extract' -d 'make a jamid account folder (a new device) from an archive'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -l output -s o -r -d 'write the account folder `DIR`'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -f -l name -r -d 'device `NAME` (Account.deviceName; default: jamid uses the host name)'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -f -l config -s c -r -d 'set a config.yml entry, `KEY=VALUE` with jamid\'s YAML names (repeatable), e.g. hostname=127.0.0.1:4222'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -l password-file -r -d 'read the archive password from `FILE` (first line; \'-\' for stdin); else $JAMI_PASSWORD, else a prompt'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -l key-file -r -d 'unlock with the archive\'s AES key instead of its password: base64 of 32 bytes in `FILE` (jamid\'s "key" scheme; show --private prints it)'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -l new-password-file -r -d 'password for the archive written, from `FILE` (first line); else $JAMI_NEW_PASSWORD, else a prompt'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -f -l no-password -d 'write the archive without a password (gzip; private keys in clear)'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -f -l force -s f -d 'overwrite existing files'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -f -l json -d 'machine output: JSON'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -f -l verbose -s v -d 'debug logs on stderr'
+complete -c jami-archive -n '__fish_seen_subcommand_from extract' -f -l quiet -s q -d 'print only the result'
 complete -c jami-archive -n '__fish_seen_subcommand_from backup' -f -l help -s h -d 'show help'
 complete -r -c jami-archive -n '__fish_jami-archive_no_subcommand' -a 'backup' -d 'write a timestamped, verified, encrypted backup of an account (for cron)'
 complete -c jami-archive -n '__fish_seen_subcommand_from backup' -l account -s a -r -d 'account: a jamid account `PATH` (folder) or an archive file'
