@@ -33,9 +33,11 @@ func noPasswordFlag() ucli.Flag {
 	return &ucli.BoolFlag{Name: "no-password", Usage: "write the archive without a password (gzip; private keys in clear)"}
 }
 
-func configFlag() ucli.Flag {
-	return &ucli.StringSliceFlag{Name: "config", Aliases: []string{"c"},
-		Usage: "set an account setting in the archive, `KEY=VALUE` with jamid's D-Bus names (repeatable), e.g. Account.alias=alice"}
+// archiveConfigFlag sets settings inside the archive (D-Bus names), as
+// jami-keygen's flag of the same name; --config is for config.yml (YAML names).
+func archiveConfigFlag() ucli.Flag {
+	return &ucli.StringSliceFlag{Name: "archive-config",
+		Usage: "set an account setting inside the archive, `KEY=VALUE` with jamid's D-Bus names (repeatable), e.g. Account.alias=alice; jamid applies them when it imports the archive"}
 }
 
 func readPassword() cli.Secret { return cli.ArchivePassword(false) }
@@ -250,9 +252,9 @@ func writeOutput(c *ucli.Context, path string, data []byte) error {
 	return atomicfile.WriteFile(path, data, atomicfile.Options{Perm: 0o600, Force: c.Bool("force")})
 }
 
-// parseConfig reads --config KEY=VALUE pairs.
-func parseConfig(c *ucli.Context) (map[string]string, error) {
-	vals := c.StringSlice("config")
+// parseConfig reads the KEY=VALUE pairs of a flag.
+func parseConfig(c *ucli.Context, flag string) (map[string]string, error) {
+	vals := c.StringSlice(flag)
 	if len(vals) == 0 {
 		return nil, nil
 	}
@@ -260,7 +262,7 @@ func parseConfig(c *ucli.Context) (map[string]string, error) {
 	for _, kv := range vals {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, cli.UsageErrorf("--config %q: want KEY=VALUE", kv)
+			return nil, cli.UsageErrorf("--%s %q: want KEY=VALUE", flag, kv)
 		}
 		m[k] = v
 	}

@@ -34,7 +34,7 @@ func createCommand() *ucli.Command {
 			"Examples:\n" +
 			"  jami-archive create --from ~/.local/share/jami/1a2b3c4d -o alice.gz --password-file pw\n" +
 			"  jami-archive create --key account.key --cert account.crt --ca-key ca.key -o archive.gz --password-file pw\n" +
-			"  jami-archive create --key account.key --cert account.crt --no-password -c Account.alias=alice -o clear.gz",
+			"  jami-archive create --key account.key --cert account.crt --no-password --archive-config Account.alias=alice -o clear.gz",
 		Flags: []ucli.Flag{
 			cli.OutputFlag("write the archive to `FILE`"),
 			&ucli.StringFlag{Name: "from", Usage: "jamid account folder `DIR` to export", TakesFile: true},
@@ -43,7 +43,7 @@ func createCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "ca-key", Usage: "CA private key `FILE` (optional; jamid uses it to renew certificates)", TakesFile: true},
 			&ucli.StringFlag{Name: "eth-key", Usage: "Ethereum secret `FILE`: 32 bytes as hex, base64 or raw (default: a new one)", TakesFile: true},
 			&ucli.StringFlag{Name: "crl", Usage: "revocation list `FILE` signed by the account (PEM or DER)", TakesFile: true},
-			configFlag(),
+			archiveConfigFlag(),
 			cli.PasswordFileFlag(),
 			keyFileFlag(),
 			newPasswordFileFlag(),
@@ -87,7 +87,7 @@ func runCreate(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	if cfg, err := parseConfig(c); err != nil {
+	if cfg, err := parseConfig(c, "archive-config"); err != nil {
 		return err
 	} else if cfg != nil {
 		a.Config = cfg
@@ -121,7 +121,7 @@ func createFromFolder(c *ucli.Context, out string) error {
 	if o.folder.JamiID() != o.arch.JamiID() {
 		return fmt.Errorf("%s: the device belongs to account %s, but %s holds account %s", dir, o.folder.JamiID(), o.path, o.arch.JamiID())
 	}
-	if cfg, err := parseConfig(c); err != nil {
+	if cfg, err := parseConfig(c, "archive-config"); err != nil {
 		return err
 	} else if cfg != nil {
 		if o.arch.Config == nil {

@@ -60,7 +60,7 @@ func runExtract(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := parseConfig(c)
+	cfg, err := parseConfig(c, "config")
 	if err != nil {
 		return err
 	}
