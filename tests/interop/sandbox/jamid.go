@@ -451,4 +451,3 @@ func (j *Jamid) Call(ctx context.Context, method string, args ...any) *dbus.Call
 	}
 	return c
 }
-
