@@ -225,10 +225,15 @@ type LogEntry struct {
 // (linearizedParent is set to every later walked commit until the next one
 // is kept, so skipped merges and the first commit past a limit count).
 func (r *Repo) Log(opts LogOptions) ([]LogEntry, error) {
-	start, err := r.Head()
+	head, err := r.Head()
 	if err != nil {
 		return nil, err
 	}
+	return r.logFrom(head, opts)
+}
+
+// logFrom is Log with an explicit HEAD.
+func (r *Repo) logFrom(start plumbing.Hash, opts LogOptions) ([]LogEntry, error) {
 	if !opts.From.IsZero() {
 		anc, err := r.IsAncestor(opts.From, start)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strings"
 	"sync"
 
 	git "github.com/go-git/go-git/v5"
@@ -217,4 +218,50 @@ func (r *Repo) FileAt(c *Commit, p string) (data []byte, ok bool, err error) {
 	}
 	data, err = r.Blob(e.Hash)
 	return data, err == nil, err
+}
+
+// WriteBlob stores a blob.
+func (r *Repo) WriteBlob(content []byte) (plumbing.Hash, error) {
+	return r.WriteObject(plumbing.BlobObject, content)
+}
+
+// WriteTree stores the nested trees of a flattened file set (canonical
+// order and modes, §8.3) and returns the root tree id. The blobs must
+// already be stored.
+func (r *Repo) WriteTree(files Files) (plumbing.Hash, error) {
+	type dir struct {
+		files Files
+		subs  map[string]Files
+	}
+	d := dir{files: Files{}, subs: map[string]Files{}}
+	for p, e := range files {
+		name, rest, nested := strings.Cut(p, "/")
+		if !nested {
+			d.files[name] = e
+			continue
+		}
+		if d.subs[name] == nil {
+			d.subs[name] = Files{}
+		}
+		d.subs[name][rest] = e
+	}
+	var entries []TreeEntry
+	for name, e := range d.files {
+		if _, clash := d.subs[name]; clash {
+			return plumbing.ZeroHash, fmt.Errorf("%s is both a file and a directory", name)
+		}
+		entries = append(entries, TreeEntry{Name: name, Mode: e.Mode, Hash: e.Hash})
+	}
+	for name, sub := range d.subs {
+		h, err := r.WriteTree(sub)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		entries = append(entries, TreeEntry{Name: name, Mode: ModeDir, Hash: h})
+	}
+	raw, err := EncodeTree(entries)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return r.WriteObject(plumbing.TreeObject, raw)
 }
