@@ -8,7 +8,6 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"sync"
 	"time"
@@ -46,10 +45,6 @@ var (
 	basicConstraintsCA = []byte{0x30, 0x03, 0x01, 0x01, 0xff}
 	keyUsageCA         = []byte{0x03, 0x02, 0x01, 0x06}
 )
-
-// Random is the source of randomness for key and serial generation; tests
-// never replace it, it exists so that callers can (e.g. a HSM-backed reader).
-var Random io.Reader = rand.Reader
 
 // Account is a Jami account identity: the self-signed "Jami CA" and the
 // "Jami" account certificate it signs, their keys, and the secp256k1 key whose
@@ -93,7 +88,7 @@ func GenerateKeys(n int) ([]*rsa.PrivateKey, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			keys[i], errs[i] = rsa.GenerateKey(Random, KeyBits)
+			keys[i], errs[i] = rsa.GenerateKey(rand.Reader, KeyBits)
 		}()
 	}
 	wg.Wait()
@@ -256,7 +251,7 @@ func issueCA(key *rsa.PrivateKey, cn string, parent *x509.Certificate, parentKey
 }
 
 func sign(tmpl, parent *x509.Certificate, pub *rsa.PublicKey, signer *rsa.PrivateKey) (*x509.Certificate, error) {
-	der, err := x509.CreateCertificate(Random, tmpl, parent, pub, signer)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +288,7 @@ var maxSerial = new(big.Int).SetUint64(1<<63 - 1)
 // OpenDHT 2.4.12 wrote the int64 little-endian, which made half of its serials
 // negative; Go refuses to write those, and jamid accepts positive ones.
 func RandomSerial() (*big.Int, error) {
-	n, err := rand.Int(Random, maxSerial) // [0, 2^63-2]
+	n, err := rand.Int(rand.Reader, maxSerial) // [0, 2^63-2]
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha512"
 	"crypto/x509"
@@ -68,7 +69,7 @@ func RevokeCRL(prev *x509.RevocationList, accountCert *x509.Certificate, account
 	}
 	if number == nil {
 		var err error
-		if number, err = randomCRLNumber(Random); err != nil {
+		if number, err = randomCRLNumber(rand.Reader); err != nil {
 			return nil, err
 		}
 	}
@@ -94,7 +95,7 @@ func RevokeCRL(prev *x509.RevocationList, accountCert *x509.Certificate, account
 		return nil, err
 	}
 	h := sha512.Sum512(tbs)
-	sig, err := rsa.SignPKCS1v15(Random, accountKey, crypto.SHA512, h[:])
+	sig, err := rsa.SignPKCS1v15(rand.Reader, accountKey, crypto.SHA512, h[:])
 	if err != nil {
 		return nil, err
 	}

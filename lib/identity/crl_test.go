@@ -181,3 +181,15 @@ func TestGnuTLSAccepts(t *testing.T) {
 		t.Fatalf("certtool does not apply our CRL:\n%s", out)
 	}
 }
+
+// The first CRL number is 8 random bytes as a signed INTEGER, never zero.
+func TestRandomCRLNumber(t *testing.T) {
+	src := append(make([]byte, 8), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe)
+	n, err := randomCRLNumber(bytes.NewReader(src))
+	if err != nil || n.Cmp(big.NewInt(-2)) != 0 {
+		t.Fatalf("randomCRLNumber = %v, %v; want -2 (zero skipped)", n, err)
+	}
+	if _, err := randomCRLNumber(bytes.NewReader(make([]byte, 8))); err == nil {
+		t.Fatal("no error when randomness runs out")
+	}
+}

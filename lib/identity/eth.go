@@ -17,7 +17,7 @@ const EthKeySize = 32
 
 // NewEthKey draws a secp256k1 secret in [1, n-1], 32 bytes big-endian.
 func NewEthKey() ([]byte, error) {
-	k, err := secp256k1.GeneratePrivateKeyFromRand(Random)
+	k, err := secp256k1.GeneratePrivateKey()
 	if err != nil {
 		return nil, fmt.Errorf("generating secp256k1 key: %w", err)
 	}
