@@ -261,9 +261,31 @@ func (p *jsonParser) number() (*jsonValue, error) {
 	return &jsonValue{kind: jsonNumber, s: string(d[start:p.pos])}, nil
 }
 
-// str reads a string literal. Raw bytes are kept as they are (jsoncpp does not
-// validate UTF-8 either); escapes are decoded, surrogate pairs combined.
+// str reads a string literal; escapes are decoded, surrogate pairs combined.
+// jsoncpp does not validate UTF-8 on read, and its writer turns each invalid
+// byte into U+FFFD; doing that here already keeps a read/write round trip
+// stable (and two keys that only differ in invalid bytes are then
+// duplicates, as they would be in the daemon's next write).
 func (p *jsonParser) str() (string, error) {
+	s, err := p.rawStr()
+	if err == nil && !utf8.ValidString(s) {
+		s = fixUTF8(s)
+	}
+	return s, err
+}
+
+// fixUTF8 replaces every byte of an invalid sequence with U+FFFD.
+func fixUTF8(s string) string {
+	var b []byte
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		b = utf8.AppendRune(b, r)
+		i += size
+	}
+	return string(b)
+}
+
+func (p *jsonParser) rawStr() (string, error) {
 	p.pos++ // opening quote
 	d := p.data
 	start := p.pos

@@ -15,7 +15,12 @@ func TestParseJSONStrict(t *testing.T) {
 			t.Errorf("%s: %v", s, err)
 		}
 	}
+	// Invalid UTF-8 reads as U+FFFD, byte by byte, as jsoncpp writes it back.
+	if v := mustParse(t, "\"a\xff\xfeb\""); v.s != "a\ufffd\ufffdb" {
+		t.Errorf("invalid UTF-8 read as %q", v.s)
+	}
 	bad := []struct{ in, why string }{
+		{"{\"\xff\":1,\"\xfe\":2}", "duplicate key"},
 		{`{"a":1,"a":2}`, "duplicate key"},
 		{`{"x":{"a":1,"a":1}}`, "duplicate key"},
 		{`{"a":1}{}`, "after the top-level value"},
