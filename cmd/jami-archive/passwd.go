@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/jamikit/jamikit/lib/atomicfile"
 	"github.com/jamikit/jamikit/lib/cli"
 	ucli "github.com/urfave/cli/v2"
@@ -15,7 +17,7 @@ func passwdCommand() *ucli.Command {
 			"unencrypted archive) and writes it again with the new one (--new-password-file,\n" +
 			"$JAMI_NEW_PASSWORD, or a prompt), or without a password (--no-password), like jamid's\n" +
 			"changeAccountPassword. FILE is replaced atomically, or left alone when -o names another file.\n" +
-			"For the archive of a jamid account folder, stop jamid first and keep its config.yml's\n" +
+			"For the archive.gz of a jamid account folder, stop jamid first and keep its config.yml's\n" +
 			"Account.archiveHasPassword in line.\n\n" +
 			"Examples:\n" +
 			"  jami-archive passwd archive.gz --password-file old --new-password-file new\n" +
@@ -39,6 +41,10 @@ func runPasswd(c *ucli.Context) error {
 	in := c.Args().First()
 	if in == "-" {
 		return cli.UsageErrorf("passwd: FILE cannot be stdin (use convert)")
+	}
+	if fi, err := os.Stat(in); err == nil && fi.IsDir() {
+		// config.yml's Account.archiveHasPassword must change with the archive.
+		return cli.UsageErrorf("passwd: %s is a folder: give its archive file (with jamid stopped, and keep Account.archiveHasPassword in config.yml in line)", in)
 	}
 	o, err := openArchive(c, in)
 	if err != nil {
