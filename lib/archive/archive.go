@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/jamikit/jamikit/lib/atomicfile"
 	"github.com/jamikit/jamikit/lib/identity"
@@ -46,6 +47,10 @@ var (
 	// zlib or JSON, truncated).
 	ErrCorrupt = errors.New("corrupt archive")
 )
+
+// ConfigHasPassword is the account setting that tells jamid whether the
+// archive is encrypted.
+const ConfigHasPassword = "Account.archiveHasPassword"
 
 // Format is how an archive is stored.
 type Format int
@@ -232,8 +237,22 @@ func EncodeWithKey(a *Archive, salt []byte, key Key) ([]byte, error) {
 }
 
 // EncodeFormat writes the archive in the given format; key and salt are used
-// only for FormatEncrypted.
+// only for FormatEncrypted. A setting Account.archiveHasPassword in the
+// archive (2023 exports carry it, HEAD always writes it) is written to match
+// the format: jamid applies it on import, and a stale "true" on an
+// unencrypted archive would make the account ask for a password it has not.
 func EncodeFormat(a *Archive, f Format, key Key, salt []byte) ([]byte, error) {
+	if v, ok := a.Config[ConfigHasPassword]; ok {
+		if want := strconv.FormatBool(f == FormatEncrypted); v != want {
+			cp := *a
+			cp.Config = make(map[string]string, len(a.Config))
+			for k, v := range a.Config {
+				cp.Config[k] = v
+			}
+			cp.Config[ConfigHasPassword] = want
+			a = &cp
+		}
+	}
 	doc, err := Marshal(a)
 	if err != nil {
 		return nil, err

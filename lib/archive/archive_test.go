@@ -559,3 +559,32 @@ func TestLegacyNeedsRightKey(t *testing.T) {
 		t.Fatalf("legacy archive with another key: %v", err)
 	}
 }
+
+func TestHasPasswordSetting(t *testing.T) {
+	a := plainArchive(t)
+	a.Config = map[string]string{ConfigHasPassword: "true", "Account.alias": "a"}
+	gz, err := Encode(a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Decode(gz, nil)
+	if err != nil || b.Config[ConfigHasPassword] != "false" || b.Config["Account.alias"] != "a" {
+		t.Fatalf("gzip archive says %q (%v)", b.Config, err)
+	}
+	if a.Config[ConfigHasPassword] != "true" {
+		t.Fatal("Encode changed its argument")
+	}
+	enc, err := EncodeWithKey(b, unhex(t, vecSalt), fixtureKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := DecodeWithKey(enc, fixtureKey(t)); err != nil || c.Config[ConfigHasPassword] != "true" {
+		t.Fatalf("encrypted archive says %q (%v)", c.Config, err)
+	}
+	// Absent stays absent.
+	a.Config = nil
+	gz, _ = Encode(a, nil)
+	if b, _ := Decode(gz, nil); b.Config != nil {
+		t.Fatalf("setting added: %q", b.Config)
+	}
+}
