@@ -181,6 +181,19 @@ func sameArchive(orig *archive.Archive, data []byte, key *archive.Key) error {
 	if err != nil {
 		return err
 	}
+	// The writer sets Account.archiveHasPassword to the format it wrote;
+	// compare the rest.
+	if v, ok := b.Config[archive.ConfigHasPassword]; ok {
+		if _, had := orig.Config[archive.ConfigHasPassword]; had {
+			cp := *orig
+			cp.Config = make(map[string]string, len(orig.Config))
+			for k, v := range orig.Config {
+				cp.Config[k] = v
+			}
+			cp.Config[archive.ConfigHasPassword] = v
+			orig = &cp
+		}
+	}
 	m1, err := archive.Marshal(orig)
 	if err != nil {
 		return err
