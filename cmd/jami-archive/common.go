@@ -111,6 +111,9 @@ func unlock(c *ucli.Context, in *input) (*opened, error) {
 	fail := func(err error) (*opened, error) { return nil, fmt.Errorf("%s: %w", path, err) }
 
 	if c.IsSet("key-file") {
+		if c.IsSet("password-file") {
+			return nil, cli.UsageErrorf("--key-file and --password-file exclude each other")
+		}
 		key, err := readKeyFile(c.String("key-file"))
 		if err != nil {
 			return nil, err
