@@ -309,3 +309,6 @@ func fileExtension(name string) string {
 	}
 	return ""
 }
+
+// UpdateProfileText is the message of a profile update commit.
+func UpdateProfileText() []byte { return NewUpdateProfile().JSON() }
