@@ -117,7 +117,9 @@ func TestMergeProfileConflict(t *testing.T) {
 }
 
 func TestMergeFilesRules(t *testing.T) {
-	e := func(s string) FileEntry { return FileEntry{Mode: ModeFile, Hash: HashObject(plumbing.BlobObject, []byte(s))} }
+	e := func(s string) FileEntry {
+		return FileEntry{Mode: ModeFile, Hash: HashObject(plumbing.BlobObject, []byte(s))}
+	}
 	lh, rh := plumbing.NewHash("1111111111111111111111111111111111111111"), plumbing.NewHash("2222222222222222222222222222222222222222")
 	base := Files{"keep": e("k"), "del-l": e("d"), "mod-r": e("m"), "profile.vcf": e("p0")}
 	local := Files{"keep": e("k"), "mod-r": e("m"), "add-l": e("a"), "profile.vcf": e("pl")}
