@@ -922,7 +922,9 @@ func (v *Validator) checkRemove(c, parent *Commit, dev, member string) error {
 		return err
 	}
 	if v.opts.Strict {
-		if u := v.uriFromDevice(dev, parent); u != member {
+		// The leaver's device certificate is gone from the new tree; the
+		// parent's tree says whose device signed.
+		if u := v.deviceAccountIn(old, dev); u != member {
 			return v.fail(c, "%s removed by another account (%s)", member, u)
 		}
 	}

@@ -141,6 +141,10 @@ func InitConversation(r *Repo, id *Identity, msg *Message, when time.Time) (plum
 // a work tree, resets index and work tree to the new commit (jamid reads
 // them, §2.6).
 func (r *Repo) Append(id *Identity, text []byte, changes []FileChange, when time.Time) (*Commit, error) {
+	return r.appendCommit(id, text, changes, when, true)
+}
+
+func (r *Repo) appendCommit(id *Identity, text []byte, changes []FileChange, when time.Time, addDevice bool) (*Commit, error) {
 	head, err := r.Head()
 	if err != nil {
 		return nil, err
@@ -168,7 +172,7 @@ func (r *Repo) Append(id *Identity, text []byte, changes []FileChange, when time
 			files[ch.Path] = ch.Content
 		}
 	}
-	if dp := DevicePath(id.DeviceID()); files[dp] == nil {
+	if dp := DevicePath(id.DeviceID()); addDevice && files[dp] == nil {
 		if m, err := DecodeMessage(text); err == nil && m.Type == TypeUpdateProfile {
 			return nil, ErrProfileAsFirstCommit
 		}
