@@ -3,13 +3,39 @@ package interop
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/jamikit/jamikit/tests/interop/sandbox"
+	"gopkg.in/yaml.v3"
 )
+
+// receiptEth reads the "eth" field of the device receipt jamid wrote into the
+// account's config.yml.
+func receiptEth(t *testing.T, accountDir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(accountDir, "config.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf struct {
+		Receipt string `yaml:"ringAccountReceipt"`
+	}
+	if err := yaml.Unmarshal(b, &conf); err != nil {
+		t.Fatalf("jamid's config.yml: %v", err)
+	}
+	var r struct {
+		Eth string `json:"eth"`
+	}
+	if err := json.Unmarshal([]byte(conf.Receipt), &r); err != nil || r.Eth == "" {
+		t.Fatalf("jamid's receipt %q: %v", conf.Receipt, err)
+	}
+	return r.Eth
+}
 
 // An account created by the real jamid, exported with and without a password:
 // jami-archive reads both and prints jamid's Jami ID.
@@ -34,6 +60,18 @@ func TestJamidExportReadByArchive(t *testing.T) {
 	}
 	if !*info.Encrypted {
 		t.Errorf("show %s: encrypted=false for a password-protected jamid export", withPw)
+	}
+	// A 2023 export carries the exporting device's certificate (TLS.certificateFile).
+	vol, err := j.VolatileDetails(ctx, acc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dev := vol["Account.deviceID"]; !slices.ContainsFunc(info.Devices, func(d deviceInfo) bool { return d.DeviceID == dev }) {
+		t.Errorf("show %s: devices %+v lack jamid's device %s", withPw, info.Devices, dev)
+	}
+	// jamid's receipt names the account's Ethereum address.
+	if eth := receiptEth(t, j.AccountDir(acc.ID)); info.EthAddress != eth {
+		t.Errorf("show %s: eth_address %q, jamid's receipt says %q", withPw, info.EthAddress, eth)
 	}
 
 	// Remove the password: jamid then writes plain gzip.

@@ -89,11 +89,15 @@ func (tl *tool) runJSON(ctx context.Context, env []string, v any, args ...string
 
 // archiveInfo is the part of `jami-archive show --json` the tests check.
 type archiveInfo struct {
-	JamiID    string         `json:"jami_id"`
-	Encrypted *bool          `json:"encrypted"`
-	Devices   any            `json:"devices"`
-	Contacts  any            `json:"contacts"`
-	Config    map[string]any `json:"config"`
+	JamiID     string         `json:"jami_id"`
+	Encrypted  *bool          `json:"encrypted"`
+	EthAddress string         `json:"eth_address"`
+	Devices    []deviceInfo   `json:"devices"`
+	Config     map[string]any `json:"config"`
+}
+
+type deviceInfo struct {
+	DeviceID string `json:"device_id"`
 }
 
 // show runs `jami-archive show --json FILE` (password, if any, via $JAMI_PASSWORD).

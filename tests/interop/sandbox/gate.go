@@ -14,9 +14,12 @@
 //   - the test process talks D-Bus over that socket (which works across namespaces)
 //     with github.com/godbus/dbus/v5, records every signal and waits with timeouts.
 //
-// Every process is started and stopped by this package by PID (SIGTERM, then
-// SIGKILL); everything is removed with tb.Cleanup, also when the test fails, and
-// the process logs are printed when it does.
+// Every process is started by this package and stopped by PID (SIGTERM, then
+// SIGKILL). jamid runs without -p, with the test process registered as its client
+// (Instance.Register): Stop first unregisters, which makes jamid leave its main
+// loop and quit cleanly — its SIGTERM handler can deadlock in libdbus. Everything
+// is removed with tb.Cleanup, also when the test fails, and the process logs are
+// printed when it does.
 //
 // Typical use:
 //

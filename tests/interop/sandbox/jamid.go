@@ -196,6 +196,10 @@ func (j *Jamid) Start(ctx context.Context) error {
 	t0 := time.Now()
 	ctx, cancel := withDefaultTimeout(ctx, StartTimeout)
 	defer cancel()
+	// The namespace is checked again right before any daemon starts in it.
+	if err := j.Net.Check(); err != nil {
+		return err
+	}
 	conf := filepath.Join(j.Dir, "bus.conf")
 	if err := os.WriteFile(conf, []byte(j.busConfig()), 0o600); err != nil {
 		return err
