@@ -75,3 +75,60 @@ func TestMembershipOperations(t *testing.T) {
 		}
 	}
 }
+
+func TestBanAndUnban(t *testing.T) {
+	alice := testWriterIdentity(t, "alice", "Alice")
+	bob := testWriterIdentity(t, "bob", "Bob")
+	r, _ := NewMemory()
+	now := time.Unix(1795600000, 0)
+	tick := func() time.Time { now = now.Add(time.Second); return now }
+	if _, err := InitConversation(r, alice, NewInitial(ModeInvitesOnly, ""), now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Invite(alice, bob.AccountURI(), tick()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Join(bob, tick()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.VoteBan(bob, BanAdmins, alice.AccountURI(), tick()); err == nil {
+		t.Error("a member voted")
+	}
+	if _, _, err := r.VoteBan(alice, BanMembers, alice.AccountURI(), tick()); err == nil {
+		t.Error("self ban")
+	}
+	vote, res, err := r.VoteBan(alice, BanMembers, bob.AccountURI(), tick())
+	if err != nil || vote == nil || res == nil {
+		t.Fatalf("ban: %v %v %v", vote, res, err)
+	}
+	if ms, _ := r.Members(); len(ms) != 2 || ms[1] != (Member{bob.AccountURI(), RoleBanned}) {
+		t.Errorf("after ban %v", ms)
+	}
+	files, _ := r.Files(res.Tree)
+	if len(files.Under(DirVotes)) != 0 || !files.Has(DirBanned+"/"+MemberPath(bob.AccountURI())) {
+		t.Errorf("ban tree %v", files)
+	}
+	if _, err := r.Invite(alice, bob.AccountURI(), tick()); err == nil {
+		t.Error("banned member re-invited")
+	}
+	if _, res, err := r.VoteUnban(alice, BanMembers, bob.AccountURI(), tick()); err != nil || res == nil {
+		t.Fatalf("unban: %v %v", res, err)
+	}
+	if ms, _ := r.Members(); len(ms) != 2 || ms[1] != (Member{bob.AccountURI(), RoleMember}) {
+		t.Errorf("after unban %v", ms)
+	}
+	// Ban a device.
+	if _, res, err := r.VoteBan(alice, BanDevices, bob.DeviceID(), tick()); err != nil || res == nil {
+		t.Fatalf("device ban: %v %v", res, err)
+	}
+	for _, rules := range []Rules{Rules2023, RulesCurrent} {
+		// Replayed as a fetch from the join (the receiver's work tree
+		// then has Alice as the only admin).
+		head, _ := r.Head()
+		log, _ := r.Log(LogOptions{})
+		join := log[len(log)-3].Commit.ID
+		if err := r.ValidateFetch(join, head, ValidateOptions{Rules: rules}); err != nil {
+			t.Errorf("%v: %v", rules, err)
+		}
+	}
+}

@@ -370,13 +370,14 @@ func (v *Validator) ValidateCommit(id plumbing.Hash) error {
 	return v.isValidUserAtCommit(c, dev, userAt)
 }
 
-// validInfoHash is OpenDHT's InfoHash(string) being non-zero: 40 hex
-// characters.
+// validInfoHash is `if (dht::InfoHash(uri))` in current upstream: at
+// least 40 characters, the first 40 hex (anything after is ignored, so a
+// 64-hex device ID passes), not all zero.
 func validInfoHash(s string) bool {
-	if len(s) != 40 {
+	if len(s) < 40 {
 		return false
 	}
-	b, err := hex.DecodeString(s)
+	b, err := hex.DecodeString(s[:40])
 	return err == nil && !bytes.Equal(b, make([]byte, 20))
 }
 

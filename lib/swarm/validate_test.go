@@ -490,3 +490,15 @@ func TestValidationRootAndOneToOne(t *testing.T) {
 		}
 	}
 }
+
+func TestValidInfoHash(t *testing.T) {
+	for s, want := range map[string]bool{
+		strings.Repeat("a", 40): true, strings.Repeat("A", 40): true, strings.Repeat("b", 64): true,
+		strings.Repeat("c", 40) + "zz": true, strings.Repeat("0", 40): false, strings.Repeat("a", 39): false,
+		strings.Repeat("a", 39) + "g": false, "": false,
+	} {
+		if validInfoHash(s) != want {
+			t.Errorf("%q: %v", s, !want)
+		}
+	}
+}
