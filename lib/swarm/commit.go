@@ -1,13 +1,3 @@
-// Package swarm reads and writes Jami conversation repositories ("swarms")
-// byte for byte as jamid 13.7.0 (Debian bookworm, "2023") and current
-// upstream do: raw commit objects with the `signature` header, jsoncpp-style
-// message JSON, the repository layout, roles, message order and the
-// validation rules (spec/swarm.md).
-//
-// Commits are handled as raw bytes on purpose: go-git's object.Commit keeps
-// the `signature` header only as an extra header and its
-// EncodeWithoutSignature does not strip it, so round-tripping a Jami commit
-// through go-git would not give the signed payload (swarm.md §8.3).
 package swarm
 
 import (
