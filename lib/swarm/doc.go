@@ -24,7 +24,8 @@
 //     profile.vcf (ParseProfile, EncodeProfile, UpdateProfile).
 //   - Reading: Open / Wrap / NewMemory, WalkOrder (libgit2 TOPOLOGICAL|TIME,
 //     heap ties included), Log with linearizedParent, MessageMap2023,
-//     ConversationID, Mode, InitialMembers, Members, MembersOf, Devices.
+//     ConversationID, Mode, InitialMembers, Members, MembersOf, Devices,
+//     Fold (current upstream's folded SwarmMessage view).
 //   - Validation (§4): Validator, ValidateClone, ValidateFetch, FetchRange,
 //     MergeBases; Rules2023 or RulesCurrent, optionally Strict.
 //   - Writing: Identity (LoadIdentity), InitConversation, Repo.Append,
