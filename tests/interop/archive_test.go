@@ -42,12 +42,8 @@ func receiptEth(t *testing.T, accountDir string) string {
 func TestJamidExportReadByArchive(t *testing.T) {
 	ctx := testContext(t)
 	net := sandbox.Start(t, sandbox.Options{})
-	j := net.Jamid(t, "alice")
 	const pw = "export-secret"
-	acc, err := j.AddAccount(ctx, sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, acc := net.JamidWithAccount(ctx, t, "alice", sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
 	dir := t.TempDir()
 
 	withPw := filepath.Join(dir, "with-password.gz")
@@ -228,12 +224,8 @@ func TestKeygenFolderLoadedByJamid(t *testing.T) {
 func TestBackupOfJamidAccountRestores(t *testing.T) {
 	ctx := testContext(t)
 	net := sandbox.Start(t, sandbox.Options{})
-	j := net.Jamid(t, "dave")
 	const pw = "backup-secret"
-	acc, err := j.AddAccount(ctx, sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, acc := net.JamidWithAccount(ctx, t, "dave", sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
 
 	to := t.TempDir()
 	out := newTool(t, "jami-archive").run(ctx, nil,

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -159,9 +160,9 @@ func (j *Jamid) waitAccount(ctx context.Context, id string, w Wait, reapply map[
 	var reTime time.Time
 	failures := 0
 	for {
-		next := j.changed()
+		seen := j.Mark()
 		if !j.Running() {
-			return acc, fmt.Errorf("account %s: %w", id, ErrDaemonDied)
+			return acc, fmt.Errorf("account %s on %s: %w", id, j.Name, j.deadErr())
 		}
 		// Short per-call bounds: a hung daemon must not eat the whole budget silently.
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -227,13 +228,20 @@ func (j *Jamid) waitAccount(ctx context.Context, id string, w Wait, reapply map[
 				return acc, fmt.Errorf("account %s on %s: state %s (jamid rejected the identity)", id, j.Name, acc.State)
 			}
 		}
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return acc, fmt.Errorf("account %s on %s not %s: %w (state %q, Jami ID %q)",
 				id, j.Name, map[Wait]string{WaitRegistered: "REGISTERED", WaitIdentity: "identified"}[w], ctx.Err(), acc.State, acc.JamiID)
-		case <-next:
-		case <-time.After(200 * time.Millisecond):
 		}
+		// Look again when jamid signals something about this account (or the
+		// account list), else once a second; the reads stay few while jamid is busy
+		// setting the account up.
+		j.pause(ctx, seen, aboutAccount(id), time.Second)
+	}
+}
+
+func aboutAccount(id string) func(Signal) bool {
+	return func(s Signal) bool {
+		return s.Arg(0) == id || s.Member == "accountsChanged"
 	}
 }
 
@@ -367,3 +375,33 @@ func (j *Jamid) RemoveAccount(ctx context.Context, id string) error {
 
 // AccountDir is the account's folder in the scratch data dir.
 func (j *Jamid) AccountDir(id string) string { return filepath.Join(j.DataDir, id) }
+
+// JamidWithAccount starts a jamid named name and creates a new account on it (not
+// an import: opt.ArchivePath must be empty), failing the test on error. jamid 13.7.0
+// rarely segfaults while announcing a freshly created device (seen twice in about a
+// hundred creations here, in its DHT thread); the creation is then retried once on
+// a fresh instance, and the crash is logged. Tests whose subject is an import must
+// use AddAccount, where a crash is a result.
+func (n *Net) JamidWithAccount(ctx context.Context, tb testing.TB, name string, opt AccountOptions) (*Jamid, *Account) {
+	tb.Helper()
+	if opt.ArchivePath != "" {
+		tb.Fatalf("JamidWithAccount creates new accounts; use AddAccount to import")
+	}
+	for attempt := 1; ; attempt++ {
+		j := n.NewJamid(tb, name, JamidOptions{})
+		if err := j.Start(ctx); err != nil {
+			tb.Fatalf("starting jamid %s: %v", name, err)
+		}
+		acc, err := j.AddAccount(ctx, opt)
+		if err == nil {
+			return j, acc
+		}
+		if attempt < 2 && errors.Is(err, ErrDaemonDied) {
+			tb.Logf("sandbox: jamid %s died creating its own account (%v); last log lines:\n%s\nretrying on a fresh instance",
+				name, err, Tail(j.Log, 15))
+			j.Stop()
+			continue
+		}
+		tb.Fatalf("creating an account on jamid %s: %v", name, err)
+	}
+}

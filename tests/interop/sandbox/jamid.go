@@ -390,6 +390,23 @@ func (j *Jamid) Kill() error {
 	return p.Kill()
 }
 
+// deadErr wraps ErrDaemonDied with how jamid ended (e.g. a segmentation fault).
+func (j *Jamid) deadErr() error {
+	j.mu.Lock()
+	p := j.proc
+	j.mu.Unlock()
+	switch {
+	case p == nil:
+		return fmt.Errorf("%w (stopped)", ErrDaemonDied)
+	case p.Alive():
+		return nil
+	case p.ExitError() != nil:
+		return fmt.Errorf("%w (%v; log %s)", ErrDaemonDied, p.ExitError(), j.Log)
+	default:
+		return fmt.Errorf("%w (exited with status 0)", ErrDaemonDied)
+	}
+}
+
 // Running reports whether jamid runs.
 func (j *Jamid) Running() bool {
 	j.mu.Lock()
@@ -441,7 +458,7 @@ func (j *Jamid) Call(ctx context.Context, method string, args ...any) *dbus.Call
 		iface, member = rest[:i], rest[i+1:]
 	}
 	if !j.Running() {
-		return &dbus.Call{Err: fmt.Errorf("%s on %s: %w", method, j.Name, ErrDaemonDied)}
+		return &dbus.Call{Err: fmt.Errorf("%s on %s: %w", method, j.Name, j.deadErr())}
 	}
 	ctx, cancel := withDefaultTimeout(ctx, CallTimeout)
 	defer cancel()
@@ -449,7 +466,7 @@ func (j *Jamid) Call(ctx context.Context, method string, args ...any) *dbus.Call
 	if c.Err != nil {
 		err := c.Err
 		if !j.Running() {
-			err = fmt.Errorf("%w (%v)", ErrDaemonDied, err)
+			err = fmt.Errorf("%w (%v)", j.deadErr(), err)
 		}
 		c.Err = fmt.Errorf("%s.%s on %s: %w", iface, member, j.Name, err)
 	}

@@ -37,15 +37,10 @@ func TestSelf(t *testing.T) {
 			t.Fatalf("dhtnode pid %d outside %s", net.DHT.Pid(), net.Name)
 		}
 
-		alice := net.Jamid(t, "alice")
+		const pw = "secret123"
+		alice, acc := net.JamidWithAccount(ctx, t, "alice", sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
 		pids = append(pids, alice.Pid())
 		checkEnviron(t, alice)
-
-		const pw = "secret123"
-		acc, err := alice.AddAccount(ctx, sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
-		if err != nil {
-			t.Fatal(err)
-		}
 		if acc.State != "REGISTERED" || len(acc.JamiID) != 40 {
 			t.Fatalf("account %+v", acc)
 		}

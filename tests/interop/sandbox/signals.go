@@ -142,7 +142,7 @@ func (j *Jamid) WaitSignal(ctx context.Context, since int, match func(Signal) bo
 		p := j.proc
 		j.mu.Unlock()
 		if p == nil || !p.Alive() {
-			return Signal{}, fmt.Errorf("waiting for a signal on %s: %w", j.Name, ErrDaemonDied)
+			return Signal{}, fmt.Errorf("waiting for a signal on %s: %w", j.Name, j.deadErr())
 		}
 		select {
 		case <-next:
@@ -163,4 +163,12 @@ func (j *Jamid) lastRegState(acc string, since int) string {
 		}
 	}
 	return st
+}
+
+// pause waits up to d for a signal at position >= since that matches, for jamid to
+// exit, or for ctx to end (the caller then looks at ctx.Err and Running).
+func (j *Jamid) pause(ctx context.Context, since int, match func(Signal) bool, d time.Duration) {
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	_, _ = j.WaitSignal(wctx, since, match)
 }
