@@ -29,7 +29,7 @@ const (
 var (
 	ErrTruncated = errors.New("msgpack: unexpected end of data")
 	ErrReserved  = errors.New("msgpack: reserved byte 0xc1")
-	ErrType      = errors.New("msgpack: unexpected type") // msgpack::type_error
+	ErrType      = errors.New("msgpack type error") // msgpack::type_error
 	ErrRange     = errors.New("msgpack: integer out of range")
 )
 
@@ -86,34 +86,13 @@ func (r *Reader) fixed(n int) (uint64, error) {
 
 // Head reads one object header. For str, bin and ext the payload is
 // consumed and returned in p (ext: without its type byte). For array and
-// map, u is the number of elements (pairs for a map) that follow, and it is
-// checked to fit in the bytes left (every element takes at least one), so
-// a caller may size an allocation by it. For KindUint u is the value, for
-// KindInt the int64 bits, for KindFloat the IEEE bits, for KindBool 0 or 1.
+// map, u is the declared number of elements (pairs for a map) that follow;
+// it is not checked against the input yet (so that a caller testing the
+// kind first reports a wrong type as ErrType whatever the count): size
+// nothing by it, use Container, Skip or Raw, which check it. For KindUint
+// u is the value, for KindInt the int64 bits, for KindFloat the IEEE bits,
+// for KindBool 0 or 1.
 func (r *Reader) Head() (k Kind, u uint64, p []byte, err error) {
-	k, u, p, err = r.head()
-	if err == nil && !r.fits(k, u) {
-		err = ErrTruncated
-	}
-	return k, u, p, err
-}
-
-// fits reports whether the elements of a container header can fit in the
-// bytes left.
-func (r *Reader) fits(k Kind, u uint64) bool {
-	switch k {
-	case KindArray:
-		return r.need(u)
-	case KindMap:
-		return r.need(2 * u) // u < 2^32: no overflow
-	}
-	return true
-}
-
-// head is Head without the container check: the typed readers below check
-// the type first, so that a wrong type is reported as ErrType whatever the
-// count it declares.
-func (r *Reader) head() (k Kind, u uint64, p []byte, err error) {
 	if r.off >= len(r.b) {
 		return 0, 0, nil, ErrTruncated
 	}
@@ -209,7 +188,7 @@ func (r *Reader) head() (k Kind, u uint64, p []byte, err error) {
 func (r *Reader) Skip() error {
 	pending := uint64(1)
 	for pending > 0 {
-		k, u, _, err := r.head()
+		k, u, _, err := r.Head()
 		if err != nil {
 			return err
 		}
@@ -238,10 +217,19 @@ func (r *Reader) Raw() ([]byte, error) {
 	return r.b[s:r.off:r.off], nil
 }
 
+// fits reports whether the elements of a container header can fit in the
+// bytes left (every element takes at least one byte).
+func (r *Reader) fits(k Kind, u uint64) bool {
+	if k == KindMap {
+		return r.need(2 * u) // u < 2^32: no overflow
+	}
+	return r.need(u)
+}
+
 // Container reads an array or map header of the wanted kind and returns
 // its element (pair) count, checked to fit in the bytes left.
 func (r *Reader) Container(want Kind) (int, error) {
-	k, u, _, err := r.head()
+	k, u, _, err := r.Head()
 	if err != nil {
 		return 0, err
 	}
@@ -257,7 +245,7 @@ func (r *Reader) Container(want Kind) (int, error) {
 // Uint reads a non-negative integer no larger than max (msgpack-c's
 // as<unsigned T>: negative numbers and other types are type errors).
 func (r *Reader) Uint(max uint64) (uint64, error) {
-	k, u, _, err := r.head()
+	k, u, _, err := r.Head()
 	if err != nil {
 		return 0, err
 	}
@@ -272,7 +260,7 @@ func (r *Reader) Uint(max uint64) (uint64, error) {
 
 // Int reads a signed integer within [min, max] (msgpack-c's as<signed T>).
 func (r *Reader) Int(min, max int64) (int64, error) {
-	k, u, _, err := r.head()
+	k, u, _, err := r.Head()
 	if err != nil {
 		return 0, err
 	}
@@ -293,7 +281,7 @@ func (r *Reader) Int(min, max int64) (int64, error) {
 
 // Text reads a str or a bin: msgpack-c converts either to std::string.
 func (r *Reader) Text() ([]byte, error) {
-	k, _, p, err := r.head()
+	k, _, p, err := r.Head()
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +294,7 @@ func (r *Reader) Text() ([]byte, error) {
 // Bin reads a bin and nothing else (OpenDHT's InfoHash and sockaddr
 // readers refuse str).
 func (r *Reader) Bin() ([]byte, error) {
-	k, _, p, err := r.head()
+	k, _, p, err := r.Head()
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +307,7 @@ func (r *Reader) Bin() ([]byte, error) {
 // Blob reads what OpenDHT's unpackBlob accepts: bin, str, or an array of
 // integers 0..255. Only the array form allocates (a fresh slice).
 func (r *Reader) Blob() ([]byte, error) {
-	k, u, p, err := r.head()
+	k, u, p, err := r.Head()
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +333,7 @@ func (r *Reader) Blob() ([]byte, error) {
 
 // Bool reads a msgpack bool (msgpack-c's as<bool> accepts nothing else).
 func (r *Reader) Bool() (bool, error) {
-	k, u, _, err := r.head()
+	k, u, _, err := r.Head()
 	if err != nil {
 		return false, err
 	}
@@ -360,7 +348,7 @@ func (r *Reader) Bool() (bool, error) {
 // they are consumed whole.
 func (r *Reader) Key() (p []byte, ok bool, err error) {
 	s := r.off
-	k, _, p, err := r.head()
+	k, _, p, err := r.Head()
 	if err != nil {
 		return nil, false, err
 	}

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 )
 
 type capture struct {
@@ -155,20 +157,20 @@ func (p *probe) answer(from netip.AddrPort, m *Message) {
 
 // valueID reads "id" of a packed value.
 func valueID(v []byte) uint64 {
-	raw, err := lookup(v, "id")
-	if err != nil || raw == nil {
+	m, err := msgp.ReadMap(v)
+	if err != nil {
 		return 0
 	}
-	r := rd{b: raw}
-	id, _ := r.uint(^uint64(0))
+	r := msgp.NewReader(m.Find("id"))
+	id, _ := r.Uint(^uint64(0))
 	return id
 }
 
 func packValue(id uint64, data []byte) []byte {
 	b := append([]byte{0x82, 0xa2, 'i', 'd'}, nil...)
-	b = appendUint(b, id)
+	b = msgp.AppendUint(b, id)
 	b = append(b, 0xa3, 'd', 'a', 't', 0x81, 0xa4, 'b', 'o', 'd', 'y', 0x82, 0xa4, 't', 'y', 'p', 'e', 0x00, 0xa4, 'd', 'a', 't', 'a')
-	return appendBin(b, data)
+	return msgp.AppendBin(b, data)
 }
 
 // request sends m and waits for the reply or error with its tid,

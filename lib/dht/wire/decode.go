@@ -1,11 +1,32 @@
 package wire
 
 import (
+	"encoding/binary"
 	"math"
 	"net/netip"
+
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 )
 
+// decodeError is a static error value: returning one never allocates, which
+// matters when hostile traffic makes every datagram fail.
+type decodeError string
+
+func (e decodeError) Error() string { return "wire: " + string(e) }
+
+// Is makes every decode error match ErrMalformed.
+func (e decodeError) Is(target error) bool { return target == ErrMalformed }
+
+// ErrMalformed matches (errors.Is) every error returned for bytes that
+// OpenDHT 2.4.12 would drop, or that this package refuses for safety.
+var ErrMalformed error = decodeError("malformed datagram")
+
 var (
+	errTruncated = error(decodeError("truncated msgpack"))
+	errReserved  = error(decodeError("reserved msgpack byte 0xc1"))
+	errType      = error(decodeError("unexpected msgpack type"))
+	errRange     = error(decodeError("integer out of range"))
+
 	errNotMap       = error(decodeError("datagram is not a map"))
 	errYNotQ        = error(decodeError(`"y" is neither a known body nor "q"`))
 	errUnknownQuery = error(decodeError(`unknown request "q"`))
@@ -36,10 +57,34 @@ var (
 // m's byte slices alias b. Every error matches ErrMalformed.
 func (m *Message) Decode(b []byte) error {
 	m.Reset()
-	r := rd{b: b}
-	n, err := r.container(mMap)
+	return malformed(m.decode(b))
+}
+
+// malformed turns an error of the msgp reader into this package's static
+// equivalent, so that it matches ErrMalformed and still costs no
+// allocation. Errors of this package pass through.
+func malformed(err error) error {
+	switch err {
+	case msgp.ErrTruncated:
+		return errTruncated
+	case msgp.ErrReserved:
+		return errReserved
+	case msgp.ErrType:
+		return errType
+	case msgp.ErrRange:
+		return errRange
+	}
+	if _, ok := err.(decodeError); ok || err == nil {
+		return err
+	}
+	return ErrMalformed // keeps the contract should msgp grow an error
+}
+
+func (m *Message) decode(b []byte) error {
+	r := msgp.NewReader(b)
+	n, err := r.Container(msgp.KindMap)
 	if err != nil {
-		if err == errType {
+		if err == msgp.ErrType {
 			return errNotMap
 		}
 		return err
@@ -48,44 +93,44 @@ func (m *Message) Decode(b []byte) error {
 	var q []byte
 	var hasQ bool
 	for i := 0; i < n; i++ {
-		key, ok, err := r.key()
+		key, ok, err := r.Key()
 		if err != nil {
 			return err
 		}
 		if !ok || len(key) != 1 {
-			if err := r.skip(); err != nil {
+			if err := r.Skip(); err != nil {
 				return err
 			}
 			continue
 		}
 		switch key[0] {
 		case 'y':
-			y, err = r.raw()
+			y, err = r.Raw()
 		case 'r':
-			body, err = r.raw()
+			body, err = r.Raw()
 		case 'u':
-			upd, err = r.raw()
+			upd, err = r.Raw()
 		case 'e':
-			errBody, err = r.raw()
+			errBody, err = r.Raw()
 		case 'p':
-			parts, err = r.raw()
+			parts, err = r.Raw()
 		case 'a':
-			args, err = r.raw()
+			args, err = r.Raw()
 		case 't':
-			m.TID, err = r.tid()
+			m.TID, err = readTID(&r)
 		case 'v':
-			m.UA, err = r.text()
+			m.UA, err = r.Text()
 		case 'n':
 			var v uint64
-			v, err = r.uint(math.MaxUint32)
+			v, err = r.Uint(math.MaxUint32)
 			m.Net = uint32(v)
 		case 's':
-			m.Client, err = r.boolean()
+			m.Client, err = r.Bool()
 		case 'q':
-			q, err = r.text()
+			q, err = r.Text()
 			hasQ = true
 		default:
-			err = r.skip()
+			err = r.Skip()
 		}
 		if err != nil {
 			return err
@@ -105,8 +150,8 @@ func (m *Message) Decode(b []byte) error {
 		m.Kind = KindValueUpdate
 	default:
 		if y != nil {
-			yr := rd{b: y}
-			yv, err := yr.text()
+			yr := msgp.NewReader(y)
+			yv, err := yr.Text()
 			if err != nil {
 				return err
 			}
@@ -151,22 +196,22 @@ func (m *Message) Decode(b []byte) error {
 	}
 
 	if errBody != nil {
-		er := rd{b: errBody}
-		k, cnt, _, err := er.head()
+		er := msgp.NewReader(errBody)
+		k, cnt, _, err := er.Head()
 		if err != nil {
 			return err
 		}
-		if k != mArray || cnt == 0 {
+		if k != msgp.KindArray || cnt == 0 {
 			return errErrorBody
 		}
-		code, err := er.uint(math.MaxUint16)
+		code, err := er.Uint(math.MaxUint16)
 		if err != nil {
 			return err
 		}
 		m.ErrCode = uint16(code)
 		if cnt > 1 {
 			// 2.4.12 ignores the text; keep it when it is text.
-			if t, err := er.text(); err == nil {
+			if t, err := er.Text(); err == nil {
 				m.ErrText = t
 			}
 		}
@@ -188,69 +233,69 @@ func (m *Message) Decode(b []byte) error {
 // decodeArgs parses the "a"/"r"/"u" map. Like OpenDHT, it reads every known
 // key whatever the message kind, so a wrongly typed key drops any message.
 func (m *Message) decodeArgs(args []byte) error {
-	r := rd{b: args}
-	n, err := r.container(mMap)
+	r := msgp.NewReader(args)
+	n, err := r.Container(msgp.KindMap)
 	if err != nil {
-		if err == errType {
+		if err == msgp.ErrType {
 			return errArgsNotMap
 		}
 		return err
 	}
 	var sa, values, fields, want []byte
 	for i := 0; i < n; i++ {
-		key, ok, err := r.key()
+		key, ok, err := r.Key()
 		if err != nil {
 			return err
 		}
 		if !ok {
-			if err := r.skip(); err != nil {
+			if err := r.Skip(); err != nil {
 				return err
 			}
 			continue
 		}
 		switch string(key) {
 		case "sid":
-			m.SID, err = r.tid()
+			m.SID, err = readTID(&r)
 		case "id":
-			m.ID, err = r.hash()
+			m.ID, err = readHash(&r)
 		case "h":
-			m.Hash, err = r.hash()
+			m.Hash, err = readHash(&r)
 		case "target":
-			m.Target, err = r.hash()
+			m.Target, err = readHash(&r)
 		case "q":
-			m.Query, err = r.raw()
+			m.Query, err = r.Raw()
 			if err == nil {
 				err = checkQuery(m.Query)
 			}
 		case "token":
-			m.Token, err = r.blob()
+			m.Token, err = r.Blob()
 		case "vid":
-			m.VID, err = r.uint(math.MaxUint64)
+			m.VID, err = r.Uint(math.MaxUint64)
 		case "n4":
-			m.Nodes4, err = r.blob()
+			m.Nodes4, err = r.Blob()
 		case "n6":
-			m.Nodes6, err = r.blob()
+			m.Nodes6, err = r.Blob()
 		case "sa":
-			sa, err = r.raw()
+			sa, err = r.Raw()
 		case "c":
-			m.Created, err = r.int(math.MinInt64, math.MaxInt64)
+			m.Created, err = r.Int(math.MinInt64, math.MaxInt64)
 			m.HasCreated = err == nil
 		case "values":
-			values, err = r.raw()
+			values, err = r.Raw()
 		case "exp":
-			m.Expired, err = r.uints(m.Expired[:0])
+			m.Expired, err = readUints(&r, m.Expired[:0])
 		case "re":
-			m.Refreshed, err = r.uints(m.Refreshed[:0])
+			m.Refreshed, err = readUints(&r, m.Refreshed[:0])
 		case "fileds":
-			fields, err = r.raw()
+			fields, err = r.Raw()
 		case "w":
-			want, err = r.raw()
+			want, err = r.Raw()
 		case "ve":
 			var v int64
-			v, err = r.int(math.MinInt32, math.MaxInt32)
+			v, err = r.Int(math.MinInt32, math.MaxInt32)
 			m.Version = int32(v)
 		default:
-			err = r.skip()
+			err = r.Skip()
 		}
 		if err != nil {
 			return err
@@ -258,9 +303,9 @@ func (m *Message) decodeArgs(args []byte) error {
 	}
 
 	if sa != nil {
-		sr := rd{b: sa}
-		k, _, p, _ := sr.head()
-		if k != mBin {
+		sr := msgp.NewReader(sa)
+		k, _, p, _ := sr.Head()
+		if k != msgp.KindBin {
 			return errSANotBin
 		}
 		// Other lengths leave the address unset, as in OpenDHT.
@@ -273,19 +318,19 @@ func (m *Message) decodeArgs(args []byte) error {
 	}
 
 	if values != nil {
-		vr := rd{b: values}
-		cnt, err := vr.container(mArray)
+		vr := msgp.NewReader(values)
+		cnt, err := vr.Container(msgp.KindArray)
 		if err != nil {
 			return err
 		}
 		m.InlineValues = true
 		for i := 0; i < cnt; i++ {
-			s := vr.off
-			k, u, _, err := vr.head()
+			s := vr.Pos()
+			k, u, _, err := vr.Head()
 			if err != nil {
 				return err
 			}
-			if k == mUint {
+			if k == msgp.KindUint {
 				// A size: the value follows in value parts. Sizes above
 				// MaxPartValueSize are kept here (so that re-encoding is
 				// faithful) and ignored by the Reassembler, as OpenDHT
@@ -293,8 +338,8 @@ func (m *Message) decodeArgs(args []byte) error {
 				m.Sizes = append(m.Sizes, ValueSize{Index: uint32(i), Size: u})
 				continue
 			}
-			vr.off = s
-			v, err := vr.raw()
+			vr.Seek(s)
+			v, err := vr.Raw()
 			if err != nil {
 				return err
 			}
@@ -308,8 +353,8 @@ func (m *Message) decodeArgs(args []byte) error {
 	}
 
 	if want != nil {
-		wr := rd{b: want}
-		cnt, err := wr.container(mArray)
+		wr := msgp.NewReader(want)
+		cnt, err := wr.Container(msgp.KindArray)
 		if err != nil {
 			return err
 		}
@@ -317,11 +362,11 @@ func (m *Message) decodeArgs(args []byte) error {
 		for i := 0; i < cnt; i++ {
 			// OpenDHT converts each element to sa_family_t inside a try:
 			// elements that are not small unsigned integers are ignored.
-			s := wr.off
-			v, err := wr.uint(math.MaxUint16)
+			s := wr.Pos()
+			v, err := wr.Uint(math.MaxUint16)
 			if err != nil {
-				wr.off = s
-				if err := wr.skip(); err != nil {
+				wr.Seek(s)
+				if err := wr.Skip(); err != nil {
 					return err
 				}
 				continue
@@ -340,15 +385,15 @@ func (m *Message) decodeArgs(args []byte) error {
 	return nil
 }
 
-// uints reads an array of uint64 (msgpack-c's as<std::vector<uint64_t>>),
-// appending to dst.
-func (r *rd) uints(dst []uint64) ([]uint64, error) {
-	cnt, err := r.container(mArray)
+// readUints reads an array of uint64 (msgpack-c's
+// as<std::vector<uint64_t>>), appending to dst.
+func readUints(r *msgp.Reader, dst []uint64) ([]uint64, error) {
+	cnt, err := r.Container(msgp.KindArray)
 	if err != nil {
 		return dst, err
 	}
 	for i := 0; i < cnt; i++ {
-		v, err := r.uint(math.MaxUint64)
+		v, err := r.Uint(math.MaxUint64)
 		if err != nil {
 			return dst, err
 		}
@@ -357,33 +402,72 @@ func (r *rd) uints(dst []uint64) ([]uint64, error) {
 	return dst, nil
 }
 
+// readHash reads an InfoHash: a bin of exactly 20 bytes and nothing else.
+func readHash(r *msgp.Reader) (InfoHash, error) {
+	var h InfoHash
+	p, err := r.Bin()
+	if err != nil {
+		return h, err
+	}
+	if len(p) != HashLen {
+		return h, msgp.ErrType
+	}
+	copy(h[:], p)
+	return h, nil
+}
+
+// readTID reads a transaction or socket id as OpenDHT's unpackTid does: a
+// positive integer that fits in 32 bits, or the legacy form, a 4-byte str
+// or bin read big-endian. msgpack-c copies shorter legacy strings into an
+// uninitialised array; those are refused here rather than guessed.
+func readTID(r *msgp.Reader) (uint32, error) {
+	k, u, p, err := r.Head()
+	if err != nil {
+		return 0, err
+	}
+	switch k {
+	case msgp.KindUint:
+		if u > math.MaxUint32 {
+			return 0, msgp.ErrRange
+		}
+		return uint32(u), nil
+	case msgp.KindStr, msgp.KindBin:
+		if len(p) != 4 {
+			return 0, msgp.ErrType
+		}
+		return binary.BigEndian.Uint32(p), nil
+	}
+	return 0, msgp.ErrType
+}
+
 // checkFields checks the shape of "fileds" = {"f": [field...], "v": [...]}
 // as 2.4.12's parser does before reading rows (a row that does not parse
 // is skipped there, so rows are left to lib/dht/value).
 func checkFields(raw []byte) error {
-	f, err := lookup(raw, "f")
+	fm, err := msgp.ReadMap(raw)
 	if err != nil {
 		return err
 	}
+	f := fm.Find("f")
 	if f == nil {
 		return errFieldsNoF
 	}
-	fr := rd{b: f}
-	cnt, err := fr.container(mArray)
+	fr := msgp.NewReader(f)
+	cnt, err := fr.Container(msgp.KindArray)
 	if err != nil {
 		return err
 	}
 	for i := 0; i < cnt; i++ {
-		if _, err := fr.int(math.MinInt32, math.MaxInt32); err != nil {
+		if _, err := fr.Int(math.MinInt32, math.MaxInt32); err != nil {
 			return err
 		}
 	}
-	v, err := lookup(raw, "v")
-	if err != nil || v == nil {
-		return err
+	v := fm.Find("v")
+	if v == nil {
+		return nil
 	}
-	vr := rd{b: v}
-	if _, err := vr.container(mArray); err != nil {
+	vr := msgp.NewReader(v)
+	if _, err := vr.Container(msgp.KindArray); err != nil {
 		return err
 	}
 	if cnt == 0 {
@@ -398,12 +482,8 @@ func checkFields(raw []byte) error {
 // whose parser the engine must run (a query it cannot parse drops the
 // datagram in OpenDHT too).
 func checkQuery(q []byte) error {
-	w, err := lookup(q, "w")
-	if err != nil {
-		return errQuery
-	}
-	s, err := lookup(q, "s")
-	if err != nil || w == nil || s == nil {
+	qm, err := msgp.ReadMap(q)
+	if err != nil || qm.Find("w") == nil || qm.Find("s") == nil {
 		return errQuery
 	}
 	return nil
@@ -416,43 +496,40 @@ func checkQuery(q []byte) error {
 // whose bytes it already holds, which amounts to the same for honest
 // senders.
 func (m *Message) decodeParts(raw []byte) error {
-	r := rd{b: raw}
-	n, err := r.container(mMap)
+	r := msgp.NewReader(raw)
+	n, err := r.Container(msgp.KindMap)
 	if err != nil {
 		return err
 	}
 	for i := 0; i < n; i++ {
-		ks := r.off
-		if err := r.skip(); err != nil {
+		ks := r.Pos()
+		if err := r.Skip(); err != nil {
 			return err
 		}
-		val, err := r.raw()
+		val, err := r.Raw()
 		if err != nil {
 			return err
 		}
-		o, err := lookup(val, "o")
+		vm, err := msgp.ReadMap(val)
 		if err != nil {
 			return err
 		}
-		d, err := lookup(val, "d")
-		if err != nil {
-			return err
-		}
+		o, d := vm.Find("o"), vm.Find("d")
 		if o == nil || d == nil {
 			continue
 		}
-		kr := rd{b: raw[ks:]}
-		idx, err := kr.uint(math.MaxUint32)
+		kr := msgp.NewReader(raw[ks:])
+		idx, err := kr.Uint(math.MaxUint32)
 		if err != nil {
 			return err
 		}
-		or := rd{b: o}
-		off, err := or.uint(math.MaxUint64)
+		or := msgp.NewReader(o)
+		off, err := or.Uint(math.MaxUint64)
 		if err != nil {
 			return err
 		}
-		dr := rd{b: d}
-		data, err := dr.blob()
+		dr := msgp.NewReader(d)
+		data, err := dr.Blob()
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 )
 
 // Test builder: a tiny msgpack encoder for hand-made datagrams.
@@ -21,28 +23,28 @@ func enc(v any) []byte {
 	case nil:
 		b = append(b, 0xc0)
 	case omap:
-		b = appendMapHeader(b, len(x))
+		b = msgp.AppendMapHeader(b, len(x))
 		for _, e := range x {
 			b = append(b, enc(e.k)...)
 			b = append(b, enc(e.v)...)
 		}
 	case []any:
-		b = appendArrayHeader(b, len(x))
+		b = msgp.AppendArrayHeader(b, len(x))
 		for _, e := range x {
 			b = append(b, enc(e)...)
 		}
 	case string:
-		b = appendStr(b, x)
+		b = msgp.AppendStr(b, x)
 	case bin:
-		b = appendBin(b, x)
+		b = msgp.AppendBin(b, x)
 	case raw:
 		b = append(b, x...)
 	case int:
-		b = appendInt(b, int64(x))
+		b = msgp.AppendInt(b, int64(x))
 	case uint64:
-		b = appendUint(b, x)
+		b = msgp.AppendUint(b, x)
 	case bool:
-		b = appendBool(b, x)
+		b = msgp.AppendBool(b, x)
 	default:
 		panic("enc: unsupported type")
 	}

@@ -35,5 +35,7 @@
 // The bytes are those 2.4.12 writes (key order, smallest integer forms,
 // bin for blobs, str for text), checked against captures of the real
 // dhtnode and python3-opendht in testdata/captures.json. Decoding accepts
-// what 2.4.12 accepts and refuses what makes it drop a datagram.
+// what 2.4.12 accepts and refuses what makes it drop a datagram. The
+// msgpack itself is read and written by lib/dht/msgp, shared with
+// lib/dht/value; its errors are turned into this package's at Decode.
 package wire

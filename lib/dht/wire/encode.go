@@ -1,6 +1,10 @@
 package wire
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/jamikit/jamikit/lib/dht/msgp"
+)
 
 // Encoding errors.
 var (
@@ -155,7 +159,7 @@ func (m *Message) appendArgs(b []byte) ([]byte, error) {
 			n++
 		}
 	}
-	b = appendMapHeader(b, n)
+	b = msgp.AppendMapHeader(b, n)
 	var err error
 	for _, k := range lay {
 		if done[k&^forced] {
@@ -177,15 +181,15 @@ func (m *Message) appendArgs(b []byte) ([]byte, error) {
 func (m *Message) appendArg(b []byte, k argKey) ([]byte, error) {
 	switch k {
 	case kID:
-		b = appendBin(append(b, 0xa2, 'i', 'd'), m.ID[:])
+		b = msgp.AppendBin(append(b, 0xa2, 'i', 'd'), m.ID[:])
 	case kVE:
-		b = appendInt(append(b, 0xa2, 'v', 'e'), int64(m.Version))
+		b = msgp.AppendInt(append(b, 0xa2, 'v', 'e'), int64(m.Version))
 	case kH:
-		b = appendBin(append(b, 0xa1, 'h'), m.Hash[:])
+		b = msgp.AppendBin(append(b, 0xa1, 'h'), m.Hash[:])
 	case kTarget:
-		b = appendBin(appendStr(b, "target"), m.Target[:])
+		b = msgp.AppendBin(msgp.AppendStr(b, "target"), m.Target[:])
 	case kSID:
-		b = appendUint(append(b, 0xa3, 's', 'i', 'd'), uint64(m.SID))
+		b = msgp.AppendUint(append(b, 0xa3, 's', 'i', 'd'), uint64(m.SID))
 	case kQ:
 		if !isOneObject(m.Query) {
 			return b, ErrRawValue
@@ -200,7 +204,7 @@ func (m *Message) appendArg(b []byte, k argKey) ([]byte, error) {
 		if m.Want&Want6 != 0 {
 			n++
 		}
-		b = appendArrayHeader(b, n)
+		b = msgp.AppendArrayHeader(b, n)
 		if m.Want&Want4 != 0 {
 			b = append(b, FamilyIPv4)
 		}
@@ -208,31 +212,31 @@ func (m *Message) appendArg(b []byte, k argKey) ([]byte, error) {
 			b = append(b, FamilyIPv6)
 		}
 	case kVID:
-		b = appendUint(append(b, 0xa3, 'v', 'i', 'd'), m.VID)
+		b = msgp.AppendUint(append(b, 0xa3, 'v', 'i', 'd'), m.VID)
 	case kSA:
 		b = append(b, 0xa2, 's', 'a')
 		if m.Addr.Is4() {
 			a := m.Addr.As4()
-			b = appendBin(b, a[:])
+			b = msgp.AppendBin(b, a[:])
 		} else {
 			a := m.Addr.As16()
-			b = appendBin(b, a[:])
+			b = msgp.AppendBin(b, a[:])
 		}
 	case kN4:
-		b = appendBin(append(b, 0xa2, 'n', '4'), m.Nodes4)
+		b = msgp.AppendBin(append(b, 0xa2, 'n', '4'), m.Nodes4)
 	case kN6:
-		b = appendBin(append(b, 0xa2, 'n', '6'), m.Nodes6)
+		b = msgp.AppendBin(append(b, 0xa2, 'n', '6'), m.Nodes6)
 	case kC:
-		b = appendInt(append(b, 0xa1, 'c'), m.Created)
+		b = msgp.AppendInt(append(b, 0xa1, 'c'), m.Created)
 	case kValues:
-		return m.appendValues(appendStr(b, "values"))
+		return m.appendValues(msgp.AppendStr(b, "values"))
 	case kFileds:
 		if !isOneObject(m.Fields) {
 			return b, ErrRawValue
 		}
-		b = append(appendStr(b, "fileds"), m.Fields...)
+		b = append(msgp.AppendStr(b, "fileds"), m.Fields...)
 	case kToken:
-		b = appendBin(appendStr(b, "token"), m.Token)
+		b = msgp.AppendBin(msgp.AppendStr(b, "token"), m.Token)
 	case kRe:
 		b = appendUints(append(b, 0xa2, 'r', 'e'), m.Refreshed)
 	case kExp:
@@ -242,9 +246,9 @@ func (m *Message) appendArg(b []byte, k argKey) ([]byte, error) {
 }
 
 func appendUints(b []byte, v []uint64) []byte {
-	b = appendArrayHeader(b, len(v))
+	b = msgp.AppendArrayHeader(b, len(v))
 	for _, x := range v {
-		b = appendUint(b, x)
+		b = msgp.AppendUint(b, x)
 	}
 	return b
 }
@@ -259,13 +263,13 @@ func (m *Message) appendValues(b []byte) ([]byte, error) {
 		}
 	}
 	total := len(m.Values) + len(m.Sizes)
-	b = appendArrayHeader(b, total)
+	b = msgp.AppendArrayHeader(b, total)
 	switch {
 	case len(m.Sizes) > 0:
 		j, k := 0, 0
 		for p := 0; p < total; p++ {
 			if j < len(m.Sizes) && m.Sizes[j].Index == uint32(p) {
-				b = appendUint(b, m.Sizes[j].Size)
+				b = msgp.AppendUint(b, m.Sizes[j].Size)
 				j++
 			} else if k < len(m.Values) {
 				b = append(b, m.Values[k]...)
@@ -282,7 +286,7 @@ func (m *Message) appendValues(b []byte) ([]byte, error) {
 			if len(v) > MaxPartValueSize {
 				return b, ErrValueTooLarge
 			}
-			b = appendUint(b, uint64(len(v)))
+			b = msgp.AppendUint(b, uint64(len(v)))
 		}
 	default:
 		for _, v := range m.Values {
@@ -294,16 +298,16 @@ func (m *Message) appendValues(b []byte) ([]byte, error) {
 
 // isOneObject reports whether raw is exactly one well-formed msgpack object.
 func isOneObject(raw []byte) bool {
-	r := rd{b: raw}
-	return r.skip() == nil && r.off == len(raw)
+	r := msgp.NewReader(raw)
+	return r.Skip() == nil && r.Pos() == len(raw)
 }
 
 func (m *Message) appendTail(b []byte) []byte {
 	if len(m.UA) > 0 {
-		b = appendStrBytes(append(b, 0xa1, 'v'), m.UA)
+		b = msgp.AppendStr(append(b, 0xa1, 'v'), m.UA)
 	}
 	if m.Net != 0 {
-		b = appendUint(append(b, 0xa1, 'n'), uint64(m.Net))
+		b = msgp.AppendUint(append(b, 0xa1, 'n'), uint64(m.Net))
 	}
 	return b
 }
@@ -332,7 +336,7 @@ func (m *Message) AppendBinary(b []byte) ([]byte, error) {
 	switch m.Kind {
 	case KindPing, KindFind, KindGet, KindPut, KindRefresh, KindListen, KindUpdate:
 		top++ // "q"
-		b = appendMapHeader(b, top-1)
+		b = msgp.AppendMapHeader(b, top-1)
 		b = append(b, 0xa1, 'a')
 		if b, err = m.appendArgs(b); err != nil {
 			return b, err
@@ -342,29 +346,29 @@ func (m *Message) AppendBinary(b []byte) ([]byte, error) {
 			b = append(b, 0xa1, 'y', 0xa1, 'q')
 			b = m.appendTail(b)
 			b = append(b, 0xa1, 'q', 0xa6, 'u', 'p', 'd', 'a', 't', 'e')
-			b = appendUint(append(b, 0xa1, 't'), uint64(m.TID))
+			b = msgp.AppendUint(append(b, 0xa1, 't'), uint64(m.TID))
 		} else {
-			b = appendStr(append(b, 0xa1, 'q'), m.Kind.queryName())
-			b = appendUint(append(b, 0xa1, 't'), uint64(m.TID))
+			b = msgp.AppendStr(append(b, 0xa1, 'q'), m.Kind.queryName())
+			b = msgp.AppendUint(append(b, 0xa1, 't'), uint64(m.TID))
 			b = append(b, 0xa1, 'y', 0xa1, 'q')
 			b = m.appendTail(b)
 		}
 	case KindValueUpdate:
-		b = appendMapHeader(b, top-1)
+		b = msgp.AppendMapHeader(b, top-1)
 		b = append(b, 0xa1, 'u')
 		if b, err = m.appendArgs(b); err != nil {
 			return b, err
 		}
 		b = append(b, 0xa1, 'y', 0xa1, 'r')
 		b = m.appendTail(b)
-		b = appendUint(append(b, 0xa1, 't'), uint64(m.TID))
+		b = msgp.AppendUint(append(b, 0xa1, 't'), uint64(m.TID))
 	case KindReply:
-		b = appendMapHeader(b, top-1)
+		b = msgp.AppendMapHeader(b, top-1)
 		b = append(b, 0xa1, 'r')
 		if b, err = m.appendArgs(b); err != nil {
 			return b, err
 		}
-		b = appendUint(append(b, 0xa1, 't'), uint64(m.TID))
+		b = msgp.AppendUint(append(b, 0xa1, 't'), uint64(m.TID))
 		b = append(b, 0xa1, 'y', 0xa1, 'r')
 		b = m.appendTail(b)
 	case KindError:
@@ -372,39 +376,39 @@ func (m *Message) AppendBinary(b []byte) ([]byte, error) {
 		if withArgs {
 			top++
 		}
-		b = appendMapHeader(b, top-1)
+		b = msgp.AppendMapHeader(b, top-1)
 		b = append(b, 0xa1, 'e', 0x92)
-		b = appendUint(b, uint64(m.ErrCode))
-		b = appendStrBytes(b, m.ErrText)
+		b = msgp.AppendUint(b, uint64(m.ErrCode))
+		b = msgp.AppendStr(b, m.ErrText)
 		if withArgs {
 			b = append(b, 0xa1, 'r')
 			if b, err = m.appendArgs(b); err != nil {
 				return b, err
 			}
 		}
-		b = appendUint(append(b, 0xa1, 't'), uint64(m.TID))
+		b = msgp.AppendUint(append(b, 0xa1, 't'), uint64(m.TID))
 		b = append(b, 0xa1, 'y', 0xa1, 'e')
 		b = m.appendTail(b)
 	case KindValueData:
-		b = appendMapHeader(b, top-1)
+		b = msgp.AppendMapHeader(b, top-1)
 		if m.Net != 0 {
-			b = appendUint(append(b, 0xa1, 'n'), uint64(m.Net))
+			b = msgp.AppendUint(append(b, 0xa1, 'n'), uint64(m.Net))
 		}
 		b = append(b, 0xa1, 'y', 0xa1, 'p')
-		b = appendUint(append(b, 0xa1, 't'), uint64(m.TID))
-		b = appendMapHeader(append(b, 0xa1, 'p'), len(m.Parts))
+		b = msgp.AppendUint(append(b, 0xa1, 't'), uint64(m.TID))
+		b = msgp.AppendMapHeader(append(b, 0xa1, 'p'), len(m.Parts))
 		for _, p := range m.Parts {
 			b = appendPartEntry(b, p.Index, p.Offset, p.Data)
 		}
 		if len(m.UA) > 0 {
 			// OpenDHT writes no "v" in value parts; kept for fidelity.
-			b = appendStrBytes(append(b, 0xa1, 'v'), m.UA)
+			b = msgp.AppendStr(append(b, 0xa1, 'v'), m.UA)
 		}
 	default:
 		return b, ErrKind
 	}
 	if m.Client {
-		b = appendBool(append(b, 0xa1, 's'), true)
+		b = msgp.AppendBool(append(b, 0xa1, 's'), true)
 	}
 	return b, nil
 }
@@ -415,11 +419,11 @@ func (m *Message) MarshalBinary() ([]byte, error) {
 }
 
 func appendPartEntry(b []byte, index uint32, offset uint64, chunk []byte) []byte {
-	b = appendUint(b, uint64(index))
+	b = msgp.AppendUint(b, uint64(index))
 	b = append(b, 0x82, 0xa1, 'o')
-	b = appendUint(b, offset)
+	b = msgp.AppendUint(b, offset)
 	b = append(b, 0xa1, 'd')
-	return appendBin(b, chunk)
+	return msgp.AppendBin(b, chunk)
 }
 
 // NeedsParts applies OpenDHT's rule (packValueHeader): values travel inline
@@ -449,12 +453,12 @@ func (m *Message) NeedsParts() bool {
 func AppendValuePart(b []byte, netID, tid, index uint32, offset uint64, chunk []byte) []byte {
 	if netID != 0 {
 		b = append(b, 0x84, 0xa1, 'n')
-		b = appendUint(b, uint64(netID))
+		b = msgp.AppendUint(b, uint64(netID))
 	} else {
 		b = append(b, 0x83)
 	}
 	b = append(b, 0xa1, 'y', 0xa1, 'p')
-	b = appendUint(append(b, 0xa1, 't'), uint64(tid))
+	b = msgp.AppendUint(append(b, 0xa1, 't'), uint64(tid))
 	b = append(b, 0xa1, 'p', 0x81)
 	return appendPartEntry(b, index, offset, chunk)
 }
