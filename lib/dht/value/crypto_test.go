@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
 
@@ -248,7 +249,7 @@ func TestValueString(t *testing.T) {
 	if got := c.String(); got != `Value[id:1 Certificate]` {
 		t.Errorf("%s", got)
 	}
-	ip := &Value{ID: 2, Type: TypeIPService, Data: appendBin(nil, sockaddrBytes(netip.MustParseAddrPort("10.0.0.1:80")))}
+	ip := &Value{ID: 2, Type: TypeIPService, Data: msgp.AppendBin(nil, sockaddrBytes(netip.MustParseAddrPort("10.0.0.1:80")))}
 	if got := ip.String(); got != `Value[id:2 Peer: port 80 addr 10.0.0.1]` {
 		t.Errorf("%s", got)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
 
@@ -93,39 +94,39 @@ func (fv FieldValue) Match(v *Value) bool {
 }
 
 func (fv FieldValue) appendPack(b []byte) ([]byte, error) {
-	b = appendMapLen(b, 2)
-	b = appendStr(b, "f")
-	b = appendUint(b, uint64(uint8(fv.Field)))
-	b = appendStr(b, "v")
+	b = msgp.AppendMapHeader(b, 2)
+	b = msgp.AppendStr(b, "f")
+	b = msgp.AppendUint(b, uint64(uint8(fv.Field)))
+	b = msgp.AppendStr(b, "v")
 	switch fv.Field {
 	case FieldID, FieldValueType:
-		return appendUint(b, fv.Int), nil
+		return msgp.AppendUint(b, fv.Int), nil
 	case FieldOwnerPk:
-		return appendBin(b, fv.Hash[:]), nil
+		return msgp.AppendBin(b, fv.Hash[:]), nil
 	case FieldUserType:
-		return appendBin(b, fv.Blob), nil
+		return msgp.AppendBin(b, fv.Blob), nil
 	}
 	// 2.4.12 throws here, seq included: a WHERE on seq cannot travel.
 	return nil, fmt.Errorf("%w: field %d cannot be sent in a WHERE", ErrQuery, fv.Field)
 }
 
 func unpackFieldValue(b []byte) (FieldValue, error) {
-	fs, err := decodeMap(b)
+	fs, err := msgp.ReadMap(b)
 	if err != nil {
 		return FieldValue{}, err
 	}
-	rf := find(fs, "f")
+	rf := fs.Find("f")
 	if rf == nil {
-		return FieldValue{}, errType
+		return FieldValue{}, msgp.ErrType
 	}
 	f, err := asUint(rf, math.MaxUint32)
 	if err != nil {
 		return FieldValue{}, err
 	}
 	fv := FieldValue{Field: Field(f)}
-	rv := find(fs, "v")
+	rv := fs.Find("v")
 	if rv == nil {
-		return FieldValue{}, errType
+		return FieldValue{}, msgp.ErrType
 	}
 	switch fv.Field {
 	case FieldID, FieldValueType:
@@ -135,7 +136,7 @@ func unpackFieldValue(b []byte) (FieldValue, error) {
 	case FieldUserType:
 		fv.Blob, err = asBlob(rv)
 	default:
-		err = errType
+		err = msgp.ErrType
 	}
 	return fv, err
 }
@@ -297,17 +298,17 @@ func (q Query) Pack() ([]byte, error) { return q.AppendPack(nil) }
 
 // AppendPack appends Pack() to b.
 func (q Query) AppendPack(b []byte) ([]byte, error) {
-	b = appendMapLen(b, 2)
-	b = appendStr(b, "s")
-	b = appendArrayLen(b, len(q.Select.Fields))
+	b = msgp.AppendMapHeader(b, 2)
+	b = msgp.AppendStr(b, "s")
+	b = msgp.AppendArrayHeader(b, len(q.Select.Fields))
 	for _, f := range q.Select.Fields {
 		if f < 0 {
 			return nil, fmt.Errorf("%w: field %d", ErrQuery, f)
 		}
-		b = appendUint(b, uint64(f))
+		b = msgp.AppendUint(b, uint64(f))
 	}
-	b = appendStr(b, "w")
-	b = appendArrayLen(b, len(q.Where.Filters))
+	b = msgp.AppendStr(b, "w")
+	b = msgp.AppendArrayHeader(b, len(q.Where.Filters))
 	for _, fv := range q.Where.Filters {
 		var err error
 		if b, err = fv.appendPack(b); err != nil {
@@ -337,11 +338,11 @@ func (q *Query) UnmarshalMsgpack(b []byte) error {
 // message.
 func UnpackQuery(b []byte) (Query, error) {
 	var q Query
-	fs, err := decodeMap(b)
+	fs, err := msgp.ReadMap(b)
 	if err != nil {
 		return q, fmt.Errorf("%w: %v", ErrQuery, err)
 	}
-	rw, rs := find(fs, "w"), find(fs, "s")
+	rw, rs := fs.Find("w"), fs.Find("s")
 	if rw == nil || rs == nil {
 		return q, fmt.Errorf("%w: needs both \"s\" and \"w\"", ErrQuery)
 	}
@@ -625,31 +626,31 @@ func PackFields(s Select, vals []*Value) []byte {
 			fields = append(fields, f)
 		}
 	}
-	b := appendMapLen(nil, 2)
-	b = appendStr(b, "f")
-	b = appendArrayLen(b, len(fields))
+	b := msgp.AppendMapHeader(nil, 2)
+	b = msgp.AppendStr(b, "f")
+	b = msgp.AppendArrayHeader(b, len(fields))
 	for _, f := range fields {
-		b = appendUint(b, uint64(f))
+		b = msgp.AppendUint(b, uint64(f))
 	}
-	b = appendStr(b, "v")
-	b = appendArrayLen(b, len(fields)*len(vals))
+	b = msgp.AppendStr(b, "v")
+	b = msgp.AppendArrayHeader(b, len(fields)*len(vals))
 	for _, v := range vals {
 		for _, f := range fields {
 			switch f {
 			case FieldID:
-				b = appendUint(b, v.ID)
+				b = msgp.AppendUint(b, v.ID)
 			case FieldValueType:
-				b = appendUint(b, uint64(v.Type))
+				b = msgp.AppendUint(b, uint64(v.Type))
 			case FieldOwnerPk:
 				if len(v.Owner) > 0 {
-					b = appendBin(b, v.Owner)
+					b = msgp.AppendBin(b, v.Owner)
 				} else {
-					b = appendBin(b, make([]byte, wire.HashLen))
+					b = msgp.AppendBin(b, make([]byte, wire.HashLen))
 				}
 			case FieldSeqNum:
-				b = appendUint(b, uint64(v.Seq))
+				b = msgp.AppendUint(b, uint64(v.Seq))
 			case FieldUserType:
-				b = appendStr(b, v.UserType)
+				b = msgp.AppendStr(b, v.UserType)
 			}
 		}
 	}
@@ -662,11 +663,11 @@ func PackFields(s Select, vals []*Value) []byte {
 // public key (what OpenDHT actually sends) is accepted and reduced to its
 // key id. An empty "f" is an error (2.4.12 divides by zero there).
 func UnpackFields(b []byte) ([]Field, []FieldIndex, error) {
-	fs, err := decodeMap(b)
+	fs, err := msgp.ReadMap(b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: fileds: %v", ErrQuery, err)
 	}
-	rf := find(fs, "f")
+	rf := fs.Find("f")
 	if rf == nil {
 		return nil, nil, fmt.Errorf("%w: fileds without \"f\"", ErrQuery)
 	}
@@ -687,7 +688,7 @@ func UnpackFields(b []byte) ([]Field, []FieldIndex, error) {
 	if len(fields) == 0 {
 		return nil, nil, fmt.Errorf("%w: fileds with empty \"f\"", ErrQuery)
 	}
-	rv := find(fs, "v")
+	rv := fs.Find("v")
 	if rv == nil {
 		return fields, nil, nil
 	}
@@ -730,7 +731,7 @@ func unpackCell(f Field, c []byte) (FieldValue, error) {
 	case FieldUserType:
 		fv.Blob, err = asBlob(c)
 	default:
-		err = errType
+		err = msgp.ErrType
 	}
 	return fv, err
 }

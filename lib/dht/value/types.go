@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
 
@@ -122,7 +123,7 @@ func (t Type) AllowStore(key wire.InfoHash, v *Value, addr netip.AddrPort) (*Val
 		if !ok || port == 0 {
 			return v, false
 		}
-		nv := &Value{ID: v.ID, Type: TypeIPService, Data: appendBin(nil, sockaddrBytes(netip.AddrPortFrom(addr.Addr(), port)))}
+		nv := &Value{ID: v.ID, Type: TypeIPService, Data: msgp.AppendBin(nil, sockaddrBytes(netip.AddrPortFrom(addr.Addr(), port)))}
 		return nv, nv.Size() <= MaxValueSize
 	case StoreCertificate:
 		id, ok := CertificateKeyID(v.Data)
@@ -179,11 +180,11 @@ const (
 // sockaddrPort reads the port of an IpServiceAnnouncement: data is a
 // msgpack bin holding a raw sockaddr_in/sockaddr_in6.
 func sockaddrPort(data []byte) (uint16, bool) {
-	o, _, err := one(data)
-	if err != nil || o.kind != kBin {
+	r := msgp.NewReader(data)
+	sa, err := r.Bin()
+	if err != nil {
 		return 0, false
 	}
-	sa := o.raw
 	if len(sa) < 4 {
 		return 0, true
 	}
@@ -219,8 +220,9 @@ func sockaddrBytes(ap netip.AddrPort) []byte {
 // a bare PEM or DER chain is accepted too.
 func CertificateKeyID(data []byte) (wire.InfoHash, bool) {
 	body := data
-	if o, _, err := one(data); err == nil && (o.kind == kBin || o.kind == kStr) {
-		body = o.raw
+	r := msgp.NewReader(data)
+	if p, err := r.Text(); err == nil {
+		body = p
 	}
 	der := body
 	if blk, _ := pem.Decode(body); blk != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
 
@@ -64,9 +65,9 @@ func TestStorePolicies(t *testing.T) {
 
 	// DhtMessage: [service, data]; an empty service is refused.
 	msg := func(svc string) *Value {
-		d := appendArrayLen(nil, 2)
-		d = appendStr(d, svc)
-		d = appendBin(d, []byte{1})
+		d := msgp.AppendArrayHeader(nil, 2)
+		d = msgp.AppendStr(d, svc)
+		d = msgp.AppendBin(d, []byte{1})
 		return &Value{ID: 1, Type: 1, Data: d}
 	}
 	if _, ok := DhtMessage.AllowStore(k, msg(""), addr); ok {
@@ -80,7 +81,7 @@ func TestStorePolicies(t *testing.T) {
 	}
 
 	// IP service: the storer rewrites the address with the sender's.
-	ann := appendBin(nil, sockaddrBytes(netip.MustParseAddrPort("10.1.2.3:4000")))
+	ann := msgp.AppendBin(nil, sockaddrBytes(netip.MustParseAddrPort("10.1.2.3:4000")))
 	nv, ok := IPService.AllowStore(k, &Value{ID: 3, Type: 2, Data: ann}, addr)
 	if !ok {
 		t.Fatal("service announcement refused")
@@ -93,13 +94,13 @@ func TestStorePolicies(t *testing.T) {
 	if !ok || len(nv6.Data) != 2+28 || nv6.Data[2] != 10 || nv6.Data[4] != 0x0f || nv6.Data[5] != 0xa0 {
 		t.Fatalf("v6 rewrite % x", nv6.Data)
 	}
-	zero := appendBin(nil, nil) // dhtnode's broken "a" command: 0-byte sockaddr
+	zero := msgp.AppendBin(nil, nil) // dhtnode's broken "a" command: 0-byte sockaddr
 	if _, ok := IPService.AllowStore(k, &Value{ID: 3, Type: 2, Data: zero}, addr); ok {
 		t.Fatal("port 0 announcement stored")
 	}
 
 	// Certificate: stored only at its public key id.
-	crt := appendBin(nil, readFixture(t, "ring_device.crt"))
+	crt := msgp.AppendBin(nil, readFixture(t, "ring_device.crt"))
 	dev, _ := wire.ParseInfoHash("c05576addc332921dfd4739e74becc109ad993cc")
 	cv := &Value{ID: 1, Type: 8, Data: crt}
 	if _, ok := Certificate.AllowStore(dev, cv, addr); !ok {
@@ -141,10 +142,10 @@ func TestEditPolicies(t *testing.T) {
 		t.Fatal("unsigned values are never edited")
 	}
 	crt := readFixture(t, "ring_device.crt")
-	a := &Value{ID: 1, Type: 8, Data: appendBin(nil, crt)}
+	a := &Value{ID: 1, Type: 8, Data: msgp.AppendBin(nil, crt)}
 	// Only the device certificate (first in the chain) counts.
 	second := crt[strings.Index(string(crt), "-----END CERTIFICATE-----")+26:]
-	b := &Value{ID: 1, Type: 8, Data: appendBin(nil, second)}
+	b := &Value{ID: 1, Type: 8, Data: msgp.AppendBin(nil, second)}
 	if !Certificate.AllowEdit(k, a, a, addr) || Certificate.AllowEdit(k, a, b, addr) {
 		t.Fatal("certificate edit policy")
 	}

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
 
@@ -97,24 +98,24 @@ func (v *Value) appendToSign(b []byte) []byte {
 	if v.UserType != "" {
 		n++
 	}
-	b = appendMapLen(b, n)
+	b = msgp.AppendMapHeader(b, n)
 	if owner {
-		b = appendStr(b, "seq")
-		b = appendUint(b, uint64(v.Seq))
-		b = appendStr(b, "owner")
-		b = appendBin(b, v.Owner)
+		b = msgp.AppendStr(b, "seq")
+		b = msgp.AppendUint(b, uint64(v.Seq))
+		b = msgp.AppendStr(b, "owner")
+		b = msgp.AppendBin(b, v.Owner)
 		if v.hasRecipient() {
-			b = appendStr(b, "to")
-			b = appendBin(b, v.Recipient[:])
+			b = msgp.AppendStr(b, "to")
+			b = msgp.AppendBin(b, v.Recipient[:])
 		}
 	}
-	b = appendStr(b, "type")
-	b = appendUint(b, uint64(v.Type))
-	b = appendStr(b, "data")
-	b = appendBin(b, v.Data)
+	b = msgp.AppendStr(b, "type")
+	b = msgp.AppendUint(b, uint64(v.Type))
+	b = msgp.AppendStr(b, "data")
+	b = msgp.AppendBin(b, v.Data)
 	if v.UserType != "" {
-		b = appendStr(b, "utype")
-		b = appendStr(b, v.UserType)
+		b = msgp.AppendStr(b, "utype")
+		b = msgp.AppendStr(b, v.UserType)
 	}
 	return b
 }
@@ -126,19 +127,19 @@ func (v *Value) PackToEncrypt() []byte { return v.appendDat(nil) }
 
 func (v *Value) appendDat(b []byte) []byte {
 	if v.IsEncrypted() {
-		return appendBin(b, v.Cypher)
+		return msgp.AppendBin(b, v.Cypher)
 	}
 	signed := v.IsSigned()
 	if signed {
-		b = appendMapLen(b, 2)
+		b = msgp.AppendMapHeader(b, 2)
 	} else {
-		b = appendMapLen(b, 1)
+		b = msgp.AppendMapHeader(b, 1)
 	}
-	b = appendStr(b, "body")
+	b = msgp.AppendStr(b, "body")
 	b = v.appendToSign(b)
 	if signed {
-		b = appendStr(b, "sig")
-		b = appendBin(b, v.Signature)
+		b = msgp.AppendStr(b, "sig")
+		b = msgp.AppendBin(b, v.Signature)
 	}
 	return b
 }
@@ -150,17 +151,17 @@ func (v *Value) Pack() []byte { return v.AppendPack(nil) }
 // AppendPack appends Pack() to b.
 func (v *Value) AppendPack(b []byte) []byte {
 	if v.Priority != nil {
-		b = appendMapLen(b, 3)
+		b = msgp.AppendMapHeader(b, 3)
 	} else {
-		b = appendMapLen(b, 2)
+		b = msgp.AppendMapHeader(b, 2)
 	}
-	b = appendStr(b, "id")
-	b = appendUint(b, v.ID)
-	b = appendStr(b, "dat")
+	b = msgp.AppendStr(b, "id")
+	b = msgp.AppendUint(b, v.ID)
+	b = msgp.AppendStr(b, "dat")
 	b = v.appendDat(b)
 	if v.Priority != nil {
-		b = appendStr(b, "p")
-		b = appendUint(b, uint64(*v.Priority))
+		b = msgp.AppendStr(b, "p")
+		b = msgp.AppendUint(b, uint64(*v.Priority))
 	}
 	return b
 }
@@ -193,34 +194,34 @@ func invalid(what string, err error) error {
 // body has an owner, seq and sig are required and the owner must be a public
 // key (DER, or PEM, which is converted to DER).
 func Unpack(b []byte) (*Value, error) {
-	r := reader{b: b}
-	o, err := r.next()
+	r := msgp.NewReader(b)
+	k, n, _, err := r.Head()
 	if err != nil {
 		return nil, invalid("value", err)
 	}
-	if o.kind != kMap || o.n < 2 {
+	if k != msgp.KindMap || n < 2 {
 		return nil, invalid("value is not a map of at least 2 entries", nil)
 	}
-	fs, err := r.readMap(o)
+	fs, err := msgp.ReadMap(b)
 	if err != nil {
 		return nil, invalid("value", err)
 	}
 	v := &Value{}
-	rid := find(fs, "id")
+	rid := fs.Find("id")
 	if rid == nil {
 		return nil, invalid("no id", nil)
 	}
 	if v.ID, err = asUint(rid, math.MaxUint64); err != nil {
 		return nil, invalid("id", err)
 	}
-	rdat := find(fs, "dat")
+	rdat := fs.Find("dat")
 	if rdat == nil {
 		return nil, invalid("no dat", nil)
 	}
 	if err := v.unpackDat(rdat); err != nil {
 		return nil, err
 	}
-	if rp := find(fs, "p"); rp != nil {
+	if rp := fs.Find("p"); rp != nil {
 		// 2.4.12 reads an unsigned int; the contract keeps a uint8 (HEAD's
 		// priorities are small), so larger values are refused rather than
 		// silently changed.
@@ -246,37 +247,38 @@ func UnpackDat(id uint64, dat []byte) (*Value, error) {
 }
 
 func (v *Value) unpackDat(rdat []byte) error {
-	o, _, err := one(rdat)
+	r := msgp.NewReader(rdat)
+	k, _, p, err := r.Head()
 	if err != nil {
 		return invalid("dat", err)
 	}
-	if o.kind == kBin {
-		v.Cypher = append([]byte{}, o.raw...)
+	if k == msgp.KindBin {
+		v.Cypher = append([]byte{}, p...)
 		return nil
 	}
-	if o.kind != kMap {
+	if k != msgp.KindMap {
 		return invalid("dat is neither bin nor map", nil)
 	}
-	dfs, err := decodeMap(rdat)
+	dfs, err := msgp.ReadMap(rdat)
 	if err != nil {
 		return invalid("dat", err)
 	}
-	rbody := find(dfs, "body")
+	rbody := dfs.Find("body")
 	if rbody == nil {
 		return invalid("no body", nil)
 	}
-	bfs, err := decodeMap(rbody)
+	bfs, err := msgp.ReadMap(rbody)
 	if err != nil {
 		return invalid("body", err)
 	}
-	rdata := find(bfs, "data")
+	rdata := bfs.Find("data")
 	if rdata == nil {
 		return invalid("no data", nil)
 	}
 	if v.Data, err = asBlob(rdata); err != nil {
 		return invalid("data", err)
 	}
-	rtype := find(bfs, "type")
+	rtype := bfs.Find("type")
 	if rtype == nil {
 		return invalid("no type", nil)
 	}
@@ -285,13 +287,13 @@ func (v *Value) unpackDat(rdat []byte) error {
 		return invalid("type", err)
 	}
 	v.Type = uint16(t)
-	if ru := find(bfs, "utype"); ru != nil {
+	if ru := bfs.Find("utype"); ru != nil {
 		if v.UserType, err = asString(ru); err != nil {
 			return invalid("utype", err)
 		}
 	}
-	if rowner := find(bfs, "owner"); rowner != nil {
-		rseq := find(bfs, "seq")
+	if rowner := bfs.Find("owner"); rowner != nil {
+		rseq := bfs.Find("seq")
 		if rseq == nil {
 			return invalid("owner without seq", nil)
 		}
@@ -309,7 +311,7 @@ func (v *Value) unpackDat(rdat []byte) error {
 			return invalid("owner", err)
 		}
 		v.Owner, v.ownerKey = der, key
-		if rto := find(bfs, "to"); rto != nil {
+		if rto := bfs.Find("to"); rto != nil {
 			h, err := asBin20(rto)
 			if err != nil {
 				return invalid("to", err)
@@ -317,7 +319,7 @@ func (v *Value) unpackDat(rdat []byte) error {
 			ih := wire.InfoHash(h)
 			v.Recipient = &ih
 		}
-		rsig := find(dfs, "sig")
+		rsig := dfs.Find("sig")
 		if rsig == nil {
 			return invalid("owner without sig", nil)
 		}
@@ -471,11 +473,11 @@ func (v *Value) String() string {
 // ipServiceString prints an IpServiceAnnouncement as OpenDHT does:
 // "Peer: port N addr A" for an IPv4/IPv6 sockaddr.
 func ipServiceString(data []byte) string {
-	o, _, err := one(data)
-	if err != nil || o.kind != kBin || len(o.raw) == 0 {
+	r := msgp.NewReader(data)
+	sa, err := r.Bin()
+	if err != nil || len(sa) == 0 {
 		return ""
 	}
-	sa := o.raw
 	port, _ := sockaddrPort(data)
 	s := "Peer: port " + strconv.Itoa(int(port))
 	if len(sa) >= 8 && binary.LittleEndian.Uint16(sa) == afInet {

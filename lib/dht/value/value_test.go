@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
 
@@ -213,39 +214,6 @@ func TestPackLayout(t *testing.T) {
 	}
 }
 
-func TestStringAndBinForms(t *testing.T) {
-	for _, n := range []int{0, 31, 32, 255, 256, 65535, 65536} {
-		s := strings.Repeat("x", n)
-		b := appendStr(nil, s)
-		var hdr []byte
-		switch {
-		case n < 32:
-			hdr = []byte{0xa0 | byte(n)}
-		case n < 256:
-			hdr = []byte{0xd9, byte(n)}
-		case n < 65536:
-			hdr = []byte{0xda, byte(n >> 8), byte(n)}
-		default:
-			hdr = []byte{0xdb, 0, byte(n >> 16), byte(n >> 8), byte(n)}
-		}
-		if !bytes.HasPrefix(b, hdr) || len(b) != len(hdr)+n {
-			t.Errorf("str %d: header % x", n, b[:min(len(b), 5)])
-		}
-		bb := appendBin(nil, []byte(s))
-		switch {
-		case n < 256:
-			hdr = []byte{0xc4, byte(n)}
-		case n < 65536:
-			hdr = []byte{0xc5, byte(n >> 8), byte(n)}
-		default:
-			hdr = []byte{0xc6, 0, byte(n >> 16), byte(n >> 8), byte(n)}
-		}
-		if !bytes.HasPrefix(bb, hdr) || len(bb) != len(hdr)+n {
-			t.Errorf("bin %d: header % x", n, bb[:min(len(bb), 5)])
-		}
-	}
-}
-
 // The reader accepts what OpenDHT's accepts: str for bin, arrays of bytes,
 // signed-int encodings of non-negative numbers, unknown keys, non-str keys,
 // keys in any order (first occurrence wins).
@@ -329,24 +297,24 @@ func TestUnpackSignedRules(t *testing.T) {
 
 	// Owner given as PEM: accepted, kept as DER, signature still checks.
 	pemOwner := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ref.Owner})
-	body := appendMapLen(nil, 4)
-	body = appendStr(body, "seq")
-	body = appendUint(body, 0)
-	body = appendStr(body, "owner")
-	body = appendBin(body, pemOwner)
-	body = appendStr(body, "type")
-	body = appendUint(body, 0)
-	body = appendStr(body, "data")
-	body = appendBin(body, ref.Data)
-	pk := appendMapLen(nil, 2)
-	pk = appendStr(pk, "id")
-	pk = appendUint(pk, 0)
-	pk = appendStr(pk, "dat")
-	pk = appendMapLen(pk, 2)
-	pk = appendStr(pk, "body")
+	body := msgp.AppendMapHeader(nil, 4)
+	body = msgp.AppendStr(body, "seq")
+	body = msgp.AppendUint(body, 0)
+	body = msgp.AppendStr(body, "owner")
+	body = msgp.AppendBin(body, pemOwner)
+	body = msgp.AppendStr(body, "type")
+	body = msgp.AppendUint(body, 0)
+	body = msgp.AppendStr(body, "data")
+	body = msgp.AppendBin(body, ref.Data)
+	pk := msgp.AppendMapHeader(nil, 2)
+	pk = msgp.AppendStr(pk, "id")
+	pk = msgp.AppendUint(pk, 0)
+	pk = msgp.AppendStr(pk, "dat")
+	pk = msgp.AppendMapHeader(pk, 2)
+	pk = msgp.AppendStr(pk, "body")
 	pk = append(pk, body...)
-	pk = appendStr(pk, "sig")
-	pk = appendBin(pk, ref.Signature)
+	pk = msgp.AppendStr(pk, "sig")
+	pk = msgp.AppendBin(pk, ref.Signature)
 	pv, err := Unpack(pk)
 	if err != nil {
 		t.Fatal(err)
@@ -362,27 +330,27 @@ func TestUnpackSignedRules(t *testing.T) {
 	}
 
 	// "to" as str, or of the wrong length, is refused (InfoHash is strict).
-	for _, bad := range [][]byte{appendStr(nil, string(to[:])), appendBin(nil, to[:19])} {
-		b := appendMapLen(nil, 5)
-		b = appendStr(b, "seq")
-		b = appendUint(b, 0)
-		b = appendStr(b, "owner")
-		b = appendBin(b, ref.Owner)
-		b = appendStr(b, "to")
+	for _, bad := range [][]byte{msgp.AppendStr(nil, string(to[:])), msgp.AppendBin(nil, to[:19])} {
+		b := msgp.AppendMapHeader(nil, 5)
+		b = msgp.AppendStr(b, "seq")
+		b = msgp.AppendUint(b, 0)
+		b = msgp.AppendStr(b, "owner")
+		b = msgp.AppendBin(b, ref.Owner)
+		b = msgp.AppendStr(b, "to")
 		b = append(b, bad...)
-		b = appendStr(b, "type")
-		b = appendUint(b, 0)
-		b = appendStr(b, "data")
-		b = appendBin(b, nil)
-		w := appendMapLen(nil, 2)
-		w = appendStr(w, "id")
-		w = appendUint(w, 1)
-		w = appendStr(w, "dat")
-		w = appendMapLen(w, 2)
-		w = appendStr(w, "body")
+		b = msgp.AppendStr(b, "type")
+		b = msgp.AppendUint(b, 0)
+		b = msgp.AppendStr(b, "data")
+		b = msgp.AppendBin(b, nil)
+		w := msgp.AppendMapHeader(nil, 2)
+		w = msgp.AppendStr(w, "id")
+		w = msgp.AppendUint(w, 1)
+		w = msgp.AppendStr(w, "dat")
+		w = msgp.AppendMapHeader(w, 2)
+		w = msgp.AppendStr(w, "body")
 		w = append(w, b...)
-		w = appendStr(w, "sig")
-		w = appendBin(w, []byte{1})
+		w = msgp.AppendStr(w, "sig")
+		w = msgp.AppendBin(w, []byte{1})
 		if _, err := Unpack(w); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("bad to accepted: %v", err)
 		}
