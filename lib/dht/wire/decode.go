@@ -323,7 +323,10 @@ func (m *Message) decodeArgs(args []byte) error {
 		if err != nil {
 			return err
 		}
-		m.InlineValues = true
+		// An empty array carries nothing inline, and the encoder writes no
+		// empty "values" (nor does OpenDHT): flagging it would make a
+		// decoded message differ from its own re-encoding.
+		m.InlineValues = cnt > 0
 		for i := 0; i < cnt; i++ {
 			s := vr.Pos()
 			k, u, _, err := vr.Head()
