@@ -14,6 +14,9 @@ const (
 	EnvPassword  = "JAMI_PASSWORD"
 	EnvBootstrap = "JAMI_BOOTSTRAP"
 	EnvNetwork   = "JAMI_NETWORK"
+	// EnvNewPassword holds the password of an archive being written from
+	// another one (NewArchivePassword).
+	EnvNewPassword = "JAMI_NEW_PASSWORD"
 )
 
 func AccountFlag() *ucli.StringFlag {
@@ -24,6 +27,18 @@ func AccountFlag() *ucli.StringFlag {
 // itself may also come from $JAMI_PASSWORD or a terminal prompt, never argv.
 func PasswordFileFlag() *ucli.StringFlag {
 	return &ucli.StringFlag{Name: "password-file", Usage: "read the archive password from `FILE` (first line; '-' for stdin); else $" + EnvPassword + ", else a prompt", TakesFile: true}
+}
+
+// NewPasswordFileFlag names the file holding the password of an archive
+// being written (NewArchivePassword); --password-file is the input's.
+func NewPasswordFileFlag() *ucli.StringFlag {
+	return &ucli.StringFlag{Name: "new-password-file", TakesFile: true,
+		Usage: "password for the archive written, from `FILE` (first line); else $" + EnvNewPassword + ", else a prompt"}
+}
+
+// NoPasswordFlag asks for an archive written without a password (NewPassword).
+func NoPasswordFlag() *ucli.BoolFlag {
+	return &ucli.BoolFlag{Name: "no-password", Usage: "write the archive without a password (gzip; private keys in clear)"}
 }
 
 func JSONFlag() *ucli.BoolFlag {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -81,3 +83,77 @@ func setupLogging(c *ucli.Context) error {
 
 // StderrIsTerminal tells whether progress output may be drawn.
 func StderrIsTerminal() bool { return term.IsTerminal(int(os.Stderr.Fd())) }
+
+// FieldFlag is --field/-F: print one field of the --json result, for scripts
+// (PrintResult).
+func FieldFlag() *ucli.StringFlag {
+	return &ucli.StringFlag{Name: "field", Aliases: []string{"F"},
+		Usage: "print only the value of one --json field `NAME` (e.g. jami_id, device_id), for scripts"}
+}
+
+// PrintResult prints a command's result r, a struct with json tags: with
+// --field NAME (FieldFlag) only that field's value (a string as is, anything
+// else as JSON; an unknown NAME is a usage error, an empty or absent value
+// exits 3), with --json the whole object, else text() for people.
+func PrintResult(c *ucli.Context, r any, text func()) error {
+	if name := c.String("field"); name != "" {
+		return printField(c, r, name)
+	}
+	if JSON(c) {
+		return PrintJSON(c, r)
+	}
+	text()
+	return nil
+}
+
+func printField(c *ucli.Context, r any, name string) error {
+	known := false
+	t := reflect.TypeOf(r)
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		known = known || tag == name
+	}
+	if !known {
+		return UsageErrorf("--field %s: no such field (see --json)", name)
+	}
+	// Through JSON, so that the value is what --json shows (omitempty,
+	// custom marshalers).
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	v, ok := m[name]
+	if !ok || v == "" {
+		return NotFoundf("%s: none", name)
+	}
+	if s, isStr := v.(string); isStr {
+		Printf(c, "%s\n", s)
+		return nil
+	}
+	b, _ = json.Marshal(v)
+	Printf(c, "%s\n", b)
+	return nil
+}
+
+// Field is one "Label: value" line of text output.
+type Field struct{ Label, Value string }
+
+// PrintFields prints fields as aligned "Label:  value" lines, skipping empty
+// values.
+func PrintFields(c *ucli.Context, fields []Field) {
+	w := 0
+	for _, f := range fields {
+		if f.Value != "" && len(f.Label) > w {
+			w = len(f.Label)
+		}
+	}
+	for _, f := range fields {
+		if f.Value != "" {
+			Printf(c, "%-*s  %s\n", w+1, f.Label+":", f.Value)
+		}
+	}
+}

@@ -22,11 +22,108 @@ type Secret struct {
 	Env      string // environment variable holding the secret itself
 	Prompt   string // prompt shown on the terminal, e.g. "Archive password"
 	Confirm  bool   // ask twice on a terminal (new passwords)
+	Name     string // what messages call it, e.g. "new password"; "" is "password"
 }
 
 // ArchivePassword is the secret of --password-file / $JAMI_PASSWORD.
 func ArchivePassword(confirm bool) Secret {
 	return Secret{FileFlag: "password-file", Env: EnvPassword, Prompt: "Archive password", Confirm: confirm}
+}
+
+// NewArchivePassword is the password of an archive being written from
+// another one (--new-password-file / $JAMI_NEW_PASSWORD / a prompt with
+// confirmation), when --password-file is the one the input is read with.
+func NewArchivePassword() Secret {
+	return Secret{FileFlag: "new-password-file", Env: EnvNewPassword, Prompt: "New archive password", Confirm: true, Name: "new password"}
+}
+
+func (s Secret) name() string {
+	if s.Name == "" {
+		return "password"
+	}
+	return s.Name
+}
+
+// Hint says how the secret can be given, for messages:
+// "use --password-file, $JAMI_PASSWORD or a terminal".
+func (s Secret) Hint() string {
+	var ways []string
+	if s.FileFlag != "" {
+		ways = append(ways, "--"+s.FileFlag)
+	}
+	if s.Env != "" {
+		ways = append(ways, "$"+s.Env)
+	}
+	if s.Prompt != "" {
+		ways = append(ways, "a terminal")
+	}
+	if len(ways) == 1 {
+		return "use " + ways[0]
+	}
+	return "use " + strings.Join(ways[:len(ways)-1], ", ") + " or " + ways[len(ways)-1]
+}
+
+// Bind ties the secret to a command line, for a library that asks for it
+// only when it needs it (e.g. account.Unlock: only an encrypted archive
+// needs a password).
+func (s Secret) Bind(c *ucli.Context) BoundSecret { return BoundSecret{s, c} }
+
+// BoundSecret is a Secret of one command line.
+type BoundSecret struct {
+	s Secret
+	c *ucli.Context
+}
+
+// Given reports whether the secret was supplied without asking.
+func (b BoundSecret) Given() bool { return b.s.Given(b.c) }
+
+// Lookup reads the secret (file, environment, else a prompt); ok is false,
+// with no error, when none can be had (nothing given, no terminal).
+func (b BoundSecret) Lookup() (secret string, ok bool, err error) {
+	v, err := b.s.Read(b.c)
+	if errors.Is(err, ErrNoPassword) {
+		return "", false, nil
+	}
+	return v, err == nil, err
+}
+
+// Hint is Secret.Hint.
+func (b BoundSecret) Hint() string { return b.s.Hint() }
+
+// NewPassword reads the password of a file being written (an archive): nil
+// with --no-password (NoPasswordFlag); else the first of secrets that was
+// given (its file flag or variable); else a prompt, with confirmation if
+// secrets[0] asks for it, for secrets[0]. what names the file in messages
+// ("archive", "new archive"). --no-password together with a secret's file
+// flag is a usage error. An empty password is refused: jamid takes it as no
+// password, which --no-password says explicitly.
+func NewPassword(c *ucli.Context, what string, secrets ...Secret) (*string, error) {
+	if c.Bool("no-password") {
+		for _, s := range secrets {
+			if s.FileFlag != "" && c.IsSet(s.FileFlag) {
+				return nil, UsageErrorf("--no-password and --%s exclude each other", s.FileFlag)
+			}
+		}
+		return nil, nil
+	}
+	s := secrets[0]
+	for _, g := range secrets {
+		if g.Given(c) {
+			s = g
+			break
+		}
+	}
+	pw, err := s.Read(c)
+	if errors.Is(err, ErrNoPassword) {
+		return nil, fmt.Errorf("a password is needed for the %s: use --%s, $%s, a terminal, or --no-password", what, secrets[0].FileFlag, secrets[0].Env)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if pw == "" {
+		return nil, fmt.Errorf("the %s is empty: use --no-password for an unencrypted %s", s.name(), what)
+	}
+	return &pw, nil
 }
 
 // Given reports whether the secret was supplied non-interactively.
