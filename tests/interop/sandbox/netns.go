@@ -22,7 +22,7 @@ import (
 var (
 	StartTimeout    = 30 * time.Second // dbus-daemon, dhtnode or jamid to come up
 	StopGrace       = 15 * time.Second // SIGTERM → SIGKILL (dhtnode, dbus-daemon, ...)
-	JamidStopGrace  = 15 * time.Second // Unregister → SIGTERM → SIGKILL for jamid
+	JamidStopGrace  = 10 * time.Second // jamid: Unregister, then SIGTERM (3 s), then SIGKILL
 	CallTimeout     = 60 * time.Second // one D-Bus call when the caller's ctx has no deadline
 	RegisterTimeout = 90 * time.Second // AddAccount/WaitAccount when ctx has no deadline
 )

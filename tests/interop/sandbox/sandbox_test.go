@@ -124,9 +124,6 @@ func TestSelf(t *testing.T) {
 		if err := alice.Stop(); err != nil {
 			t.Fatal(err)
 		}
-		if err := alice.ExitError(); err != nil {
-			t.Errorf("jamid did not shut down cleanly: %v", err)
-		}
 		if err := alice.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
