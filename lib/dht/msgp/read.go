@@ -226,8 +226,9 @@ func (r *Reader) fits(k Kind, u uint64) bool {
 	return r.need(u)
 }
 
-// Container reads an array or map header of the wanted kind and returns
-// its element (pair) count, checked to fit in the bytes left.
+// Container reads an array or map header of the wanted kind (KindArray or
+// KindMap) and returns its element (pair) count, checked to fit in the
+// bytes left, so that a caller may size an allocation by it.
 func (r *Reader) Container(want Kind) (int, error) {
 	k, u, _, err := r.Head()
 	if err != nil {
