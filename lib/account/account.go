@@ -338,6 +338,20 @@ func Create(dir string, arch *archive.Archive, pw *string, opt Options) (*Folder
 	}, nil
 }
 
+// CheckTarget fails early, before any key is generated, when Create would
+// refuse dir: it exists and is not a folder, or it has files and force (the
+// Options.Force Create will get) is false.
+func CheckTarget(dir string, force bool) error {
+	exists, empty, err := dirState(dir)
+	if err != nil {
+		return err
+	}
+	if exists && !empty && !force {
+		return fmt.Errorf("%s: %w", dir, ErrNotEmpty)
+	}
+	return nil
+}
+
 // dirState tells whether dir exists, and if so whether it is an empty folder.
 func dirState(dir string) (exists, empty bool, err error) {
 	fi, err := os.Stat(dir)

@@ -289,12 +289,18 @@ func ReadBytes(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	return ReadAll(f, path)
+}
+
+// ReadAll reads what should be an archive from r (e.g. stdin), refusing
+// more than MaxSize bytes; errors start with name.
+func ReadAll(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(data) > MaxSize {
-		return nil, fmt.Errorf("%s: %w: larger than %d MiB", path, ErrNotArchive, MaxSize>>20)
+		return nil, fmt.Errorf("%s: %w: larger than %d MiB", name, ErrNotArchive, MaxSize>>20)
 	}
 	return data, nil
 }
