@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,6 +52,24 @@ func cluster(t *testing.T, n int, mod func(i int, c *Config)) []*Node {
 			}
 		}
 	}
+	// Each node gets to know a few others both ways (a ping makes the
+	// pinged node good for the pinger): lookups still have to iterate.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range nodes {
+		for _, k := range []int{1, 2, 5} {
+			j := (i + k) % len(nodes)
+			if j == i {
+				continue
+			}
+			if _, err := nodes[i].Ping(ctx, nodes[j].Addr4()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := nodes[j].Ping(ctx, nodes[i].Addr4()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	return nodes
 }
 
@@ -71,6 +90,7 @@ func TestClusterPutGet(t *testing.T) {
 			if err := nodes[3].Put(ctx, key, v, PutOptions{}); err != nil {
 				t.Fatalf("put: %v", err)
 			}
+			checkStoredOnClosest(t, nodes, key, 3)
 			for _, i := range []int{0, 11, 19} {
 				vals, err := nodes[i].Get(ctx, key, nil)
 				if err != nil {
@@ -82,4 +102,265 @@ func TestClusterPutGet(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkStoredOnClosest checks that key is stored by the 8 nodes closest to
+// it, and by no other node but the putter (which keeps a local copy).
+func checkStoredOnClosest(t *testing.T, nodes []*Node, key wire.InfoHash, putter int) {
+	t.Helper()
+	// The putter's search never includes itself: the targets are the 8
+	// closest other nodes.
+	var idx []int
+	for i := range nodes {
+		if i != putter {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortFunc(idx, func(a, b int) int { return key.XorCmp(nodes[a].ID(), nodes[b].ID()) })
+	closest := map[int]bool{}
+	for _, i := range idx[:targetNodes] {
+		closest[i] = true
+	}
+	for i, n := range nodes {
+		st, err := n.Storage(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		has := false
+		for _, k := range st.Keys {
+			has = has || (k.Key == key && k.Values > 0)
+		}
+		switch {
+		case closest[i] && !has:
+			t.Errorf("node %d is among the 8 closest but does not store the value", i)
+		case !closest[i] && has && i != putter:
+			t.Errorf("node %d is not among the 8 closest but stores the value", i)
+		}
+	}
+}
+
+// shortTypes registers test types with lifetimes of a few seconds.
+func shortTypes() *value.Registry {
+	r := value.NewRegistry()
+	r.Register(value.Type{ID: 100, Name: "2s", Expiration: 2 * time.Second})
+	r.Register(value.Type{ID: 101, Name: "3s", Expiration: 3 * time.Second})
+	return r
+}
+
+type listenEvent struct {
+	id      uint64
+	size    int
+	utype   string
+	expired bool
+}
+
+func listenChan(t *testing.T, n *Node, key wire.InfoHash, where *value.Where) (<-chan listenEvent, ListenToken) {
+	t.Helper()
+	ch := make(chan listenEvent, 1000)
+	tok, err := n.Listen(ctxT(t), key, where, func(vals []*value.Value, expired bool) bool {
+		for _, v := range vals {
+			ch <- listenEvent{v.ID, len(v.Data), v.UserType, expired}
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch, tok
+}
+
+// waitEvent returns the next event matching f.
+func waitEvent(t *testing.T, ch <-chan listenEvent, what string, f func(listenEvent) bool) listenEvent {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev := <-ch:
+			if f(ev) {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no listen event: %s", what)
+		}
+	}
+}
+
+func TestClusterListen(t *testing.T) {
+	reg := shortTypes()
+	nodes := cluster(t, 20, func(i int, c *Config) { c.Types = reg })
+	ctx := ctxT(t)
+	key := wire.InfoHashOf([]byte("listen key"))
+	before := &value.Value{Data: []byte("before")}
+	if err := nodes[12].Put(ctx, key, before, PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ch, tok := listenChan(t, nodes[7], key, nil)
+	waitEvent(t, ch, "value put before listening", func(ev listenEvent) bool { return ev.id == before.ID && !ev.expired })
+
+	for _, size := range []int{10, 599, 600, 3000, 60 * 1024} {
+		v := &value.Value{Data: bytes.Repeat([]byte("v"), size)}
+		if err := nodes[12].Put(ctx, key, v, PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ev := waitEvent(t, ch, fmt.Sprint("new value of ", size), func(ev listenEvent) bool { return ev.id == v.ID })
+		if ev.size != size || ev.expired {
+			t.Fatalf("event %+v", ev)
+		}
+	}
+	// A short-lived value: new, then expired.
+	short := &value.Value{Type: 100, Data: []byte("short")}
+	if err := nodes[15].Put(ctx, key, short, PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, ch, "short value", func(ev listenEvent) bool { return ev.id == short.ID && !ev.expired })
+	waitEvent(t, ch, "short value expiry", func(ev listenEvent) bool { return ev.id == short.ID && ev.expired })
+
+	if ok, err := nodes[7].CancelListen(ctx, tok); !ok || err != nil {
+		t.Fatalf("cancel listen: %v %v", ok, err)
+	}
+	if ok, _ := nodes[7].CancelListen(ctx, tok); ok {
+		t.Fatal("cancelled twice")
+	}
+}
+
+func TestClusterListenWhere(t *testing.T) {
+	nodes := cluster(t, 12, nil)
+	ctx := ctxT(t)
+	key := wire.InfoHashOf([]byte("filtered"))
+	w := new(value.Where).UserType("a")
+	ch, _ := listenChan(t, nodes[2], key, w)
+	b := &value.Value{Data: []byte("b"), UserType: "b"}
+	a := &value.Value{Data: []byte("a"), UserType: "a"}
+	for _, v := range []*value.Value{b, a} {
+		if err := nodes[9].Put(ctx, key, v, PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := waitEvent(t, ch, "filtered value", func(listenEvent) bool { return true })
+	if ev.id != a.ID || ev.utype != "a" {
+		t.Fatalf("first event %+v, want only user_type a", ev)
+	}
+	vals, err := nodes[5].Get(ctx, key, &value.Query{Where: *w})
+	if err != nil || len(vals) != 1 || vals[0].ID != a.ID {
+		t.Fatalf("get where: %v %d", err, len(vals))
+	}
+}
+
+func TestClusterQuery(t *testing.T) {
+	nodes := cluster(t, 12, nil)
+	ctx := ctxT(t)
+	key := wire.InfoHashOf([]byte("query"))
+	vals := []*value.Value{
+		{ID: 1, Type: 0, Data: []byte("x"), UserType: "text/plain"},
+		{ID: 2, Type: 3, Data: []byte("y"), UserType: "other"},
+		{ID: 3, Type: 3, Data: []byte("z")},
+	}
+	for _, v := range vals {
+		if err := nodes[1].Put(ctx, key, v, PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, err := value.ParseQuery("SELECT id,user_type WHERE value_type=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []value.FieldIndex
+	err = nodes[8].Query(ctx, key, q, func(r []value.FieldIndex) bool {
+		rows = append(rows, r...)
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint64]string{}
+	for _, r := range rows {
+		got[r[value.FieldID].Int] = string(r[value.FieldUserType].Blob)
+		if _, ok := r[value.FieldValueType]; ok {
+			t.Fatalf("row has an unselected field: %v", r)
+		}
+	}
+	if len(got) != 2 || got[2] != "other" || got[3] != "" {
+		t.Fatalf("rows %v", got)
+	}
+	// GetFunc can stop early.
+	calls := 0
+	err = nodes[10].GetFunc(ctx, key, nil, func([]*value.Value) bool { calls++; return false })
+	if err != nil || calls != 1 {
+		t.Fatalf("early stop: %v after %d calls", err, calls)
+	}
+}
+
+func TestClusterPermanent(t *testing.T) {
+	reg := shortTypes()
+	nodes := cluster(t, 12, func(i int, c *Config) {
+		c.Types = reg
+		c.timing = defaultTiming()
+		c.timing.reannounceMargin = time.Second
+	})
+	ctx := ctxT(t)
+	key := wire.InfoHashOf([]byte("permanent"))
+	v := &value.Value{Type: 101, Data: []byte("forever")}
+	if err := nodes[4].Put(ctx, key, v, PutOptions{Permanent: true}); err != nil {
+		t.Fatal(err)
+	}
+	temp := &value.Value{Type: 101, Data: []byte("temporary")}
+	if err := nodes[4].Put(ctx, key, temp, PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// After three lifetimes the storers still hold the permanent value
+	// (re-announced with refresh or put), not the other one.
+	time.Sleep(9 * time.Second)
+	holders := 0
+	for i, n := range nodes {
+		if i == 4 {
+			continue
+		}
+		for _, st := range storedIDs(t, n, key) {
+			if st == temp.ID {
+				t.Fatalf("node %d still has the temporary value", i)
+			}
+			if st == v.ID {
+				holders++
+			}
+		}
+	}
+	if holders < 4 {
+		t.Fatalf("the permanent value is on %d nodes", holders)
+	}
+	// Once cancelled, it vanishes from the storers within a lifetime.
+	if ok, err := nodes[4].CancelPut(ctx, key, v.ID); !ok || err != nil {
+		t.Fatalf("cancel put: %v %v", ok, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		left := 0
+		for _, n := range nodes {
+			left += len(storedIDs(t, n, key))
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d copies left after cancel", left)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// storedIDs lists the ids a node stores at key (through Get on its own
+// storage only: Storage gives counts, the local get gives ids).
+func storedIDs(t *testing.T, n *Node, key wire.InfoHash) []uint64 {
+	t.Helper()
+	var ids []uint64
+	err := n.exec(ctxT(t), func(e *engine) {
+		if k := e.store.keys[key]; k != nil {
+			for _, st := range k.values {
+				ids = append(ids, st.id)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

@@ -102,14 +102,14 @@ type engine struct {
 	gets      int
 
 	// Scratch space reused by every packet.
-	msg     wire.Message
-	out     wire.Message
-	buf     []byte
-	partBuf []byte
-	nodes   []*node
-	learned []*node
-	n4, n6  []byte
-	tokBuf  [wire.TokenSize]byte
+	msg      wire.Message
+	out      wire.Message
+	buf      []byte
+	partBuf  []byte
+	nodes    []*node
+	learned  []*node
+	n4, n6   []byte
+	tokBuf   [wire.TokenSize]byte
 	vals     [][]byte
 	matched  []*stored
 	fieldBuf []byte

@@ -124,24 +124,19 @@ func (op *getOp) addValues(e *engine, vals []*value.Value) {
 	}
 }
 
-// addRows passes on the field rows not already covered (Dht::query).
+// addRows passes on the field rows not seen yet. OpenDHT's Dht::query
+// deduplicates with FieldValueIndex::containedIn, which compares only which
+// fields are present, so every node's rows but the first answer's vanish;
+// rows are compared by content here.
 func (op *getOp) addRows(e *engine, rows []value.FieldIndex) {
 	if op.finished {
 		return
 	}
 	var fresh []value.FieldIndex
 	for _, r := range rows {
-		known := false
-		for _, o := range op.rows {
-			if r.ContainedIn(o) {
-				known = true
-				break
-			}
-		}
-		if known {
+		if slices.ContainsFunc(op.rows, func(o value.FieldIndex) bool { return sameRow(r, o) }) {
 			continue
 		}
-		op.rows = slices.DeleteFunc(op.rows, func(o value.FieldIndex) bool { return o.ContainedIn(r) })
 		op.rows = append(op.rows, r)
 		fresh = append(fresh, r)
 	}
@@ -528,4 +523,16 @@ func (e *engine) closeNodeListen(nl *nodeListen) {
 		nl.cache = nil
 		nl.op.expired(e, 1, vals)
 	}
+}
+
+func sameRow(a, b value.FieldIndex) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for f, v := range a {
+		if o, ok := b[f]; !ok || !o.Equal(v) {
+			return false
+		}
+	}
+	return true
 }

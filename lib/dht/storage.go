@@ -447,7 +447,7 @@ func (e *engine) expireKey(k *keyStore) {
 	if k.lst != nil && len(k.lst.remote) > 0 {
 		keep := k.lst.remote[:0]
 		for _, l := range k.lst.remote {
-			if l.time.add(e.t.nodeExpire) < e.now {
+			if l.time.add(e.t.listenerExpire) < e.now {
 				l.node.listenRefs--
 				e.maybeForget(l.fam, l.node)
 				continue

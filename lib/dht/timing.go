@@ -10,6 +10,7 @@ type timing struct {
 	nodeExpire       time.Duration // NODE_EXPIRE_TIME: "heard" freshness, sync validity, listener lifetime
 	nodeGood         time.Duration // NODE_GOOD_TIME: last reply freshness
 	listenExpire     time.Duration // LISTEN_EXPIRE_TIME (5 min with PublicStable)
+	listenerExpire   time.Duration // a remote listener's lifetime without refresh (NODE_EXPIRE_TIME)
 	reannounceMargin time.Duration // REANNOUNCE_MARGIN
 	searchExpire     time.Duration // SEARCH_EXPIRE_TIME: idle searches are dropped
 	bootstrapPeriod  time.Duration // BOOTSTRAP_PERIOD: first re-bootstrap delay, doubled each time
@@ -29,6 +30,7 @@ func defaultTiming() timing {
 		nodeExpire:       10 * time.Minute,
 		nodeGood:         2 * time.Hour,
 		listenExpire:     30 * time.Second,
+		listenerExpire:   10 * time.Minute,
 		reannounceMargin: 10 * time.Second,
 		searchExpire:     62 * time.Minute,
 		bootstrapPeriod:  10 * time.Second,
