@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/account"
 	"github.com/jamikit/jamikit/lib/archive"
 	"github.com/jamikit/jamikit/lib/atomicfile"
 	"github.com/jamikit/jamikit/lib/cli"
@@ -38,7 +39,7 @@ func backupCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "to", Usage: "backup `DIR` (created 0700 if missing)", TakesFile: true},
 			&ucli.IntFlag{Name: "keep", Usage: "keep the newest `N` backups of the account, delete older ones (0: keep all)"},
 			cli.PasswordFileFlag(),
-			noPasswordFlag(),
+			cli.NoPasswordFlag(),
 			cli.JSONFlag(),
 		},
 		Action: runBackup,
@@ -75,28 +76,30 @@ func runBackup(c *ucli.Context) error {
 		return cli.UsageErrorf("--no-password and --password-file exclude each other")
 	}
 
-	o, pw, err := openBackupSource(c, src)
+	s, pw, err := openBackupSource(c, src)
 	if err != nil {
 		return err
 	}
-	data, key, err := encodeBackup(o, pw)
+	// With the account's own password, its key and salt are reused (no
+	// second Argon2).
+	data, key, err := s.Encode(pw)
 	if err != nil {
 		return err
 	}
 	// Check the bytes before they touch the disk...
-	if err := sameArchive(o.arch, data, key); err != nil {
+	if err := sameArchive(s.Archive, data, key); err != nil {
 		return fmt.Errorf("backup does not read back: %w", err)
 	}
 	if err := atomicfile.MkdirPrivate(dir); err != nil {
 		return err
 	}
-	id := o.arch.JamiID().String()
+	id := s.Archive.JamiID().String()
 	path, err := writeBackup(dir, id, data)
 	if err != nil {
 		return err
 	}
 	// ...and after: what is on disk is what was checked.
-	if err := readBack(path, data, o.arch, key); err != nil {
+	if err := readBack(path, data, s.Archive, key); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("%s: backup does not read back, removed: %w", path, err)
 	}
@@ -114,58 +117,40 @@ func runBackup(c *ucli.Context) error {
 // openBackupSource reads the account's archive. For an encrypted archive
 // the password unlocks it and encrypts the backup; for an unencrypted one
 // a given password only encrypts the backup.
-func openBackupSource(c *ucli.Context, src string) (*opened, *string, error) {
-	in, err := readInput(c, src)
+func openBackupSource(c *ucli.Context, src string) (*account.Source, *string, error) {
+	s, err := account.ReadSource(src, cli.Stdin(c))
 	if err != nil {
 		return nil, nil, err
 	}
-	path, data := in.path, in.data
-	if archive.IsEncrypted(data) {
-		o, err := unlock(c, in)
-		if err != nil {
+	if s.Encrypted() {
+		if err := s.Unlock(unlocking(c)); err != nil {
 			return nil, nil, err
 		}
 		if c.Bool("no-password") {
-			return o, nil, nil
+			return s, nil, nil
 		}
-		return o, o.pw, nil
+		return s, s.Password, nil
 	}
-	a, err := archive.Decode(data, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	// Unencrypted: the password is not the archive's, so it is not handed
+	// to Unlock (which would refuse it, as jamid does).
+	if err := s.Unlock(account.Unlock{}); err != nil {
+		return nil, nil, err
 	}
-	o := &opened{path: path, folder: in.folder, data: data, arch: a}
 	if c.Bool("no-password") {
-		return o, nil, nil
+		return s, nil, nil
 	}
-	if !readPassword().Given(c) {
-		return nil, nil, fmt.Errorf("%s is not encrypted: give the backup a password with --password-file or $%s, or use --no-password", path, cli.EnvPassword)
+	secret := cli.ArchivePassword(false)
+	if !secret.Given(c) {
+		return nil, nil, fmt.Errorf("%s is not encrypted: give the backup a password with --password-file or $%s, or use --no-password", s.Path, cli.EnvPassword)
 	}
-	pw, err := readPassword().Read(c)
+	pw, err := secret.Read(c)
 	if err != nil {
 		return nil, nil, err
 	}
 	if pw == "" {
 		return nil, nil, errors.New("the password is empty: use --no-password for an unencrypted backup")
 	}
-	return o, &pw, nil
-}
-
-// encodeBackup encrypts with the password; when it is the one the account
-// was read with, the derived key and salt are reused (no second Argon2).
-func encodeBackup(o *opened, pw *string) ([]byte, *archive.Key, error) {
-	if pw == nil {
-		data, err := archive.Encode(o.arch, nil)
-		return data, nil, err
-	}
-	key, salt := o.key, o.arch.Salt
-	if key == nil || o.pw == nil || *o.pw != *pw || len(salt) != archive.SaltSize {
-		salt = archive.NewSalt()
-		k := archive.DeriveKey(*pw, salt)
-		key = &k
-	}
-	data, err := archive.EncodeWithKey(o.arch, salt, *key)
-	return data, key, err
+	return s, &pw, nil
 }
 
 // sameArchive decodes data (with key when encrypted) and compares its

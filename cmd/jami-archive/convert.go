@@ -28,7 +28,7 @@ func convertCommand() *ucli.Command {
 			cli.OutputFlag("write to `FILE` (- for stdout)"),
 			cli.PasswordFileFlag(),
 			keyFileFlag(),
-			newPasswordFileFlag(),
+			cli.NewPasswordFileFlag(),
 			cli.ForceFlag(),
 		},
 		Action: runConvert,
@@ -50,24 +50,24 @@ func runConvert(c *ucli.Context) error {
 	if form != archive.FormatEncrypted && c.IsSet("new-password-file") {
 		return cli.UsageErrorf("--new-password-file: --to %s writes no password", form)
 	}
-	o, err := openArchive(c, c.Args().First())
+	s, err := openArchive(c, c.Args().First())
 	if err != nil {
 		return err
 	}
 	var data []byte
 	if form == archive.FormatEncrypted {
-		data, _, err = encodeOutput(c, o, false)
+		data, _, err = encodeOutput(c, s, false)
 	} else {
-		data, err = archive.EncodeFormat(o.arch, form, archive.Key{}, nil)
+		data, err = archive.EncodeFormat(s.Archive, form, archive.Key{}, nil)
 	}
 	if err != nil {
 		return err
 	}
-	if err := writeOutput(c, out, data); err != nil {
+	if err := cli.WriteOutput(c, out, data, 0o600); err != nil {
 		return err
 	}
 	if out != "-" {
-		cli.Infof(c, "wrote %s: %s, Jami ID %s", out, form, o.arch.JamiID())
+		cli.Infof(c, "wrote %s: %s, Jami ID %s", out, form, s.Archive.JamiID())
 	}
 	return nil
 }

@@ -46,8 +46,8 @@ func createCommand() *ucli.Command {
 			archiveConfigFlag(),
 			cli.PasswordFileFlag(),
 			keyFileFlag(),
-			newPasswordFileFlag(),
-			noPasswordFlag(),
+			cli.NewPasswordFileFlag(),
+			cli.NoPasswordFlag(),
 			cli.ForceFlag(),
 			cli.JSONFlag(),
 		},
@@ -87,7 +87,7 @@ func runCreate(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	if cfg, err := parseConfig(c, "archive-config"); err != nil {
+	if cfg, err := cli.KeyValues(c, "archive-config"); err != nil {
 		return err
 	} else if cfg != nil {
 		a.Config = cfg
@@ -95,7 +95,9 @@ func runCreate(c *ucli.Context) error {
 	if err := a.Verify(time.Now()); err != nil {
 		return err
 	}
-	pw, err := createPassword(c)
+	// No archive is read here: --password-file / $JAMI_PASSWORD may give the
+	// password too.
+	pw, err := cli.NewPassword(c, "new archive", cli.NewArchivePassword(), cli.ArchivePassword(false))
 	if err != nil {
 		return err
 	}
@@ -114,66 +116,46 @@ func createFromFolder(c *ucli.Context, out string) error {
 	} else if !fi.IsDir() {
 		return cli.UsageErrorf("--from %s: not a folder (to rewrite an archive file, use convert or passwd)", dir)
 	}
-	o, err := openArchive(c, dir)
+	s, err := openArchive(c, dir)
 	if err != nil {
 		return err
 	}
-	if o.folder.JamiID() != o.arch.JamiID() {
-		return fmt.Errorf("%s: the device belongs to account %s, but %s holds account %s", dir, o.folder.JamiID(), o.path, o.arch.JamiID())
+	a := s.Archive
+	if s.Folder.JamiID() != a.JamiID() {
+		return fmt.Errorf("%s: the device belongs to account %s, but %s holds account %s", dir, s.Folder.JamiID(), s.Path, a.JamiID())
 	}
-	if cfg, err := parseConfig(c, "archive-config"); err != nil {
+	if cfg, err := cli.KeyValues(c, "archive-config"); err != nil {
 		return err
 	} else if cfg != nil {
-		if o.arch.Config == nil {
-			o.arch.Config = map[string]string{}
+		if a.Config == nil {
+			a.Config = map[string]string{}
 		}
 		for k, v := range cfg {
-			o.arch.Config[k] = v
+			a.Config[k] = v
 		}
 	}
-	if err := o.arch.Verify(time.Now()); err != nil {
-		return fmt.Errorf("%s: %w", o.path, err)
+	if err := a.Verify(time.Now()); err != nil {
+		return fmt.Errorf("%s: %w", s.Path, err)
 	}
-	data, encrypted, err := encodeOutput(c, o, false)
+	data, encrypted, err := encodeOutput(c, s, false)
 	if err != nil {
 		return err
 	}
-	return writeArchive(c, out, o.arch, data, encrypted)
+	return writeArchive(c, out, a, data, encrypted)
 }
 
 // writeArchive writes and reports an archive.
 func writeArchive(c *ucli.Context, out string, a *archive.Archive, data []byte, encrypted bool) error {
-	if err := writeOutput(c, out, data); err != nil {
+	if err := cli.WriteOutput(c, out, data, 0o600); err != nil {
 		return err
 	}
 	if out == "-" {
 		return nil
 	}
-	if cli.JSON(c) {
-		return cli.PrintJSON(c, writeResult{Archive: out, JamiID: a.JamiID().String(), Encrypted: encrypted})
-	}
-	cli.Infof(c, "%s", describe(out, a, encrypted))
-	cli.Printf(c, "%s\n", out)
-	return nil
-}
-
-// createPassword: --no-password, else the new password, else the archive
-// password flags (there is no archive being read), else a prompt.
-func createPassword(c *ucli.Context) (*string, error) {
-	if c.Bool("no-password") && c.IsSet("password-file") {
-		return nil, cli.UsageErrorf("--no-password and --password-file exclude each other")
-	}
-	if !c.Bool("no-password") && !newPasswordSecret().Given(c) && readPassword().Given(c) {
-		pw, err := readPassword().Read(c)
-		if err != nil {
-			return nil, err
-		}
-		if pw == "" {
-			return nil, errors.New("the password is empty: use --no-password to write an unencrypted archive")
-		}
-		return &pw, nil
-	}
-	return newPassword(c, nil)
+	return cli.PrintResult(c, writeResult{Archive: out, JamiID: a.JamiID().String(), Encrypted: encrypted}, func() {
+		cli.Infof(c, "%s", describe(out, a, encrypted))
+		cli.Printf(c, "%s\n", out)
+	})
 }
 
 func archiveFromFiles(c *ucli.Context) (*archive.Archive, error) {

@@ -35,8 +35,8 @@ func extractCommand() *ucli.Command {
 				Usage: "set a config.yml entry, `KEY=VALUE` with jamid's YAML names (repeatable), e.g. hostname=127.0.0.1:4222"},
 			cli.PasswordFileFlag(),
 			keyFileFlag(),
-			newPasswordFileFlag(),
-			noPasswordFlag(),
+			cli.NewPasswordFileFlag(),
+			cli.NoPasswordFlag(),
 			cli.ForceFlag(),
 			cli.JSONFlag(),
 		},
@@ -60,20 +60,20 @@ func runExtract(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := parseConfig(c, "config")
+	cfg, err := cli.KeyValues(c, "config")
 	if err != nil {
 		return err
 	}
-	o, err := openArchive(c, c.Args().First())
+	s, err := openArchive(c, c.Args().First())
 	if err != nil {
 		return err
 	}
 	// As jamid's import: the folder's archive keeps the input's lock.
-	data, _, err := encodeOutput(c, o, true)
+	data, _, err := encodeOutput(c, s, true)
 	if err != nil {
 		return err
 	}
-	f, err := account.Create(dir, o.arch, nil, account.Options{
+	f, err := account.Create(dir, s.Archive, nil, account.Options{
 		DeviceName:  c.String("name"),
 		Config:      cfg,
 		Force:       c.Bool("force"),
@@ -92,10 +92,8 @@ func runExtract(c *ucli.Context) error {
 		DeviceID:      f.DeviceID().String(),
 		DeviceShortID: f.DeviceShortID().String(),
 	}
-	if cli.JSON(c) {
-		return cli.PrintJSON(c, res)
-	}
-	cli.Infof(c, "wrote account folder %s: Jami ID %s, device %s", f.Dir, res.JamiID, res.DeviceID)
-	cli.Printf(c, "%s\n", f.Dir)
-	return nil
+	return cli.PrintResult(c, res, func() {
+		cli.Infof(c, "wrote account folder %s: Jami ID %s, device %s", f.Dir, res.JamiID, res.DeviceID)
+		cli.Printf(c, "%s\n", f.Dir)
+	})
 }

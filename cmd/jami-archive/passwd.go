@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 
+	"github.com/jamikit/jamikit/lib/archive"
 	"github.com/jamikit/jamikit/lib/atomicfile"
 	"github.com/jamikit/jamikit/lib/cli"
 	ucli "github.com/urfave/cli/v2"
@@ -25,8 +26,8 @@ func passwdCommand() *ucli.Command {
 		Flags: []ucli.Flag{
 			cli.PasswordFileFlag(),
 			keyFileFlag(),
-			newPasswordFileFlag(),
-			noPasswordFlag(),
+			cli.NewPasswordFileFlag(),
+			cli.NoPasswordFlag(),
 			cli.OutputFlag("write to `FILE` instead of replacing the archive"),
 			cli.ForceFlag(),
 		},
@@ -46,31 +47,32 @@ func runPasswd(c *ucli.Context) error {
 		// config.yml's Account.archiveHasPassword must change with the archive.
 		return cli.UsageErrorf("passwd: %s is a folder: give its archive file (with jamid stopped, and keep Account.archiveHasPassword in config.yml in line)", in)
 	}
-	o, err := openArchive(c, in)
+	s, err := openArchive(c, in)
 	if err != nil {
 		return err
 	}
-	// A new password is the point of the command: never fall back to the old one.
-	pw, err := newPassword(c, nil)
+	// A new password is the point of the command: never fall back to the
+	// old one; and a fresh salt, as jamid's changeAccountPassword.
+	pw, err := newPassword(c)
 	if err != nil {
 		return err
 	}
-	data, err := encode(o.arch, pw, nil)
+	data, err := archive.Encode(s.Archive, pw)
 	if err != nil {
 		return err
 	}
 	out, inPlace := c.String("output"), false
 	if out == "" {
-		out, inPlace = o.path, true
+		out, inPlace = s.Path, true
 	}
 	if inPlace {
 		err = atomicfile.WriteFile(out, data, atomicfile.Options{Perm: 0o600, Force: true})
 	} else {
-		err = writeOutput(c, out, data)
+		err = cli.WriteOutput(c, out, data, 0o600)
 	}
 	if err != nil {
 		return err
 	}
-	cli.Infof(c, "%s", describe(out, o.arch, pw != nil))
+	cli.Infof(c, "%s", describe(out, s.Archive, pw != nil))
 	return nil
 }

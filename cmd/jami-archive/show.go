@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/account"
 	"github.com/jamikit/jamikit/lib/archive"
 	"github.com/jamikit/jamikit/lib/cli"
 	"github.com/jamikit/jamikit/lib/identity"
@@ -121,13 +122,13 @@ func runShow(c *ucli.Context) error {
 	if err := cli.NArgs(c, 1, 1); err != nil {
 		return err
 	}
-	o, err := openArchive(c, c.Args().First())
+	s, err := openArchive(c, c.Args().First())
 	if err != nil {
 		return err
 	}
-	r := summarize(o)
+	r := summarize(s)
 	if c.Bool("private") {
-		r.Private = privateOf(o)
+		r.Private = privateOf(s)
 	}
 	if cli.JSON(c) {
 		return cli.PrintJSON(c, r)
@@ -136,10 +137,10 @@ func runShow(c *ucli.Context) error {
 	return nil
 }
 
-func summarize(o *opened) *showResult {
-	a := o.arch
+func summarize(s *account.Source) *showResult {
+	a := s.Archive
 	r := &showResult{
-		File:                 o.path,
+		File:                 s.Path,
 		Format:               a.Format.String(),
 		Encrypted:            a.Format == archive.FormatEncrypted,
 		JamiID:               a.JamiID().String(),
@@ -183,13 +184,13 @@ func summarize(o *opened) *showResult {
 			Revoked:       revoked[serial],
 		})
 	}
-	if f := o.folder; f != nil {
+	if f := s.Folder; f != nil {
 		device(f.Device.Cert, f.DeviceName(), "account folder (ring_device.crt)")
 		if f.JamiID() != a.JamiID() {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("the folder's device belongs to account %s, not to the archive's", f.JamiID()))
 		}
 	}
-	if len(a.DeviceChain) > 0 && (o.folder == nil || !a.DeviceChain[0].Equal(o.folder.Device.Cert)) {
+	if len(a.DeviceChain) > 0 && (s.Folder == nil || !a.DeviceChain[0].Equal(s.Folder.Device.Cert)) {
 		device(a.DeviceChain[0], "", "exporting device (TLS.certificateFile)")
 	}
 	for _, id := range sortedKeys(a.Contacts) {
@@ -272,8 +273,8 @@ func nameString(der []byte) string {
 	return strings.Join(parts, ", ")
 }
 
-func privateOf(o *opened) *privateInfo {
-	a := o.arch
+func privateOf(s *account.Source) *privateInfo {
+	a := s.Archive
 	p := &privateInfo{AccountKey: string(identity.EncodeKeyPEM(a.AccountKey))}
 	if a.CAKey != nil {
 		p.CAKey = string(identity.EncodeKeyPEM(a.CAKey))
@@ -284,8 +285,8 @@ func privateOf(o *opened) *privateInfo {
 	if a.DeviceKey != nil {
 		p.DeviceKey = string(identity.EncodeKeyPEM(a.DeviceKey))
 	}
-	if o.key != nil {
-		p.ArchiveKey = o.key.String()
+	if s.Key != nil {
+		p.ArchiveKey = s.Key.String()
 	}
 	return p
 }

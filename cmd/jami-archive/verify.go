@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/account"
 	"github.com/jamikit/jamikit/lib/cli"
 	ucli "github.com/urfave/cli/v2"
 )
@@ -46,18 +47,18 @@ func runVerify(c *ucli.Context) error {
 	var first error
 	for _, path := range c.Args().Slice() {
 		r := verifyResult{File: path, Problems: []string{}}
-		o, err := openArchive(c, path)
+		s, err := openArchive(c, path)
 		if err != nil {
 			r.Problems = append(r.Problems, err.Error())
 			if first == nil {
 				first = err
 			}
 		} else {
-			r.File, r.JamiID, r.Format = o.path, o.arch.JamiID().String(), o.arch.Format.String()
-			r.Problems = append(r.Problems, o.arch.Problems(time.Now())...)
-			r.Problems = append(r.Problems, folderProblems(o)...)
+			r.File, r.JamiID, r.Format = s.Path, s.Archive.JamiID().String(), s.Archive.Format.String()
+			r.Problems = append(r.Problems, s.Archive.Problems(time.Now())...)
+			r.Problems = append(r.Problems, folderProblems(s)...)
 			if len(r.Problems) > 0 && first == nil {
-				first = fmt.Errorf("%s: %s", o.path, r.Problems[0])
+				first = fmt.Errorf("%s: %s", s.Path, r.Problems[0])
 			}
 		}
 		r.OK = len(r.Problems) == 0
@@ -75,14 +76,14 @@ func runVerify(c *ucli.Context) error {
 // folderProblems checks an account folder against its archive: the device
 // chain and receipt as jamid checks them at load, and that both are of the
 // same account.
-func folderProblems(o *opened) []string {
-	f := o.folder
+func folderProblems(s *account.Source) []string {
+	f := s.Folder
 	if f == nil {
 		return nil
 	}
 	var ps []string
-	if f.JamiID() != o.arch.JamiID() {
-		ps = append(ps, fmt.Sprintf("%s: the device belongs to account %s, the archive to %s", f.Dir, f.JamiID(), o.arch.JamiID()))
+	if f.JamiID() != s.Archive.JamiID() {
+		ps = append(ps, fmt.Sprintf("%s: the device belongs to account %s, the archive to %s", f.Dir, f.JamiID(), s.Archive.JamiID()))
 	}
 	if err := f.Verify(time.Now()); err != nil {
 		ps = append(ps, err.Error())
