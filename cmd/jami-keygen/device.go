@@ -38,7 +38,7 @@ func deviceCommand() *ucli.Command {
 			configFlag(),
 			cli.ForceFlag(),
 			cli.JSONFlag(),
-			fieldFlag(),
+			cli.FieldFlag(),
 		},
 		Action: runDevice,
 	}
@@ -62,7 +62,7 @@ func runDevice(c *ucli.Context) error {
 	if dir == "-" || keyOut == "-" || certOut == "-" {
 		return cli.UsageErrorf("device: -o, --cert and --key take a path, not stdout")
 	}
-	cfg, err := parseKV(c, "config")
+	cfg, err := cli.KeyValues(c, "config")
 	if err != nil {
 		return err
 	}
@@ -71,24 +71,25 @@ func runDevice(c *ucli.Context) error {
 	}
 	force := c.Bool("force")
 	if dir != "" {
-		if err := checkFolderTarget(dir, force); err != nil {
+		if err := account.CheckTarget(dir, force); err != nil {
 			return err
 		}
 	}
 	for _, f := range []string{certOut, keyOut} {
 		if f != "" {
-			if err := checkFileTarget(f, force); err != nil {
+			if err := cli.CheckOutput(f, force); err != nil {
 				return err
 			}
 		}
 	}
-	o, err := openAccount(c, path)
+	s, err := openAccount(c, path)
 	if err != nil {
 		return err
 	}
-	acc := o.arch.AccountCert()
+	a := s.Archive
+	acc := a.AccountCert()
 	if acc == nil {
-		return fmt.Errorf("%s: archive has no account certificate", o.path)
+		return fmt.Errorf("%s: archive has no account certificate", s.Path)
 	}
 
 	var dev *identity.Device
@@ -101,29 +102,29 @@ func runDevice(c *ucli.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", kf, err)
 		}
-		dev, err = identity.NewDeviceFromKey(k, o.arch.AccountKey, acc, time.Now())
+		dev, err = identity.NewDeviceFromKey(k, a.AccountKey, acc, time.Now())
 		if err != nil {
-			return fmt.Errorf("%s: %w", o.path, err)
+			return fmt.Errorf("%s: %w", s.Path, err)
 		}
 	} else {
 		cli.Infof(c, "generating an RSA-4096 device key...")
-		if dev, err = identity.NewDevice(o.arch.AccountKey, acc); err != nil {
-			return fmt.Errorf("%s: %w", o.path, err)
+		if dev, err = identity.NewDevice(a.AccountKey, acc); err != nil {
+			return fmt.Errorf("%s: %w", s.Path, err)
 		}
 	}
 
 	res := newResult{
-		JamiID:        o.arch.JamiID().String(),
+		JamiID:        a.JamiID().String(),
 		DeviceID:      dev.ID().String(),
 		DeviceShortID: dev.ShortID().String(),
 	}
 	if dir != "" {
-		f, err := account.Create(dir, o.arch, o.pw, account.Options{
+		f, err := account.Create(dir, a, s.Password, account.Options{
 			DeviceName:  defaultDeviceName(c),
 			Config:      cfg,
 			Force:       force,
 			Device:      dev,
-			ArchiveData: o.data,
+			ArchiveData: s.Data,
 		})
 		if err != nil {
 			return err
@@ -132,11 +133,11 @@ func runDevice(c *ucli.Context) error {
 	}
 	if certOut != "" {
 		// Key first: a certificate on disk without its key would be useless.
-		if err := writeFile(c, keyOut, identity.EncodeKeyPEM(dev.Key), 0o600); err != nil {
+		if err := cli.WriteOutput(c, keyOut, identity.EncodeKeyPEM(dev.Key), 0o600); err != nil {
 			return err
 		}
-		chain := append([]*x509.Certificate{dev.Cert}, o.arch.AccountChain...)
-		if err := writeFile(c, certOut, identity.EncodeCertsPEM(chain...), 0o644); err != nil {
+		chain := append([]*x509.Certificate{dev.Cert}, a.AccountChain...)
+		if err := cli.WriteOutput(c, certOut, identity.EncodeCertsPEM(chain...), 0o644); err != nil {
 			return err
 		}
 		res.Certificate, res.Key = absPath(certOut), absPath(keyOut)

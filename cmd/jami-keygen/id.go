@@ -42,7 +42,7 @@ func idCommand() *ucli.Command {
 			cli.AccountFlag(),
 			cli.PasswordFileFlag(),
 			cli.JSONFlag(),
-			fieldFlag(),
+			cli.FieldFlag(),
 		},
 		Action: runID,
 	}
@@ -76,11 +76,11 @@ func runID(c *ucli.Context) error {
 	case kindCRL:
 		r.JamiID = hexUID(identity.NameUID(in.crl.RawIssuer))
 	}
-	return printResult(c, r, func() { printIDText(c, r) })
+	return cli.PrintResult(c, r, func() { printIDText(c, r) })
 }
 
 func printIDText(c *ucli.Context, r idResult) {
-	printFields(c, []field{
+	cli.PrintFields(c, []cli.Field{
 		{"Kind", r.Kind},
 		{"Jami ID", r.JamiID},
 		{"Device ID", r.DeviceID},
@@ -90,6 +90,6 @@ func printIDText(c *ucli.Context, r idResult) {
 	})
 	if r.JamiID == "" && r.DeviceID == "" && r.CAID == "" {
 		// e.g. a certificate that is not Jami's: still show its key ids.
-		printFields(c, []field{{"Key short ID", r.ShortID}, {"Key long ID", r.LongID}})
+		cli.PrintFields(c, []cli.Field{{"Key short ID", r.ShortID}, {"Key long ID", r.LongID}})
 	}
 }

@@ -69,7 +69,7 @@ func inspect(c *ucli.Context, path string) (*input, error) {
 			return &input{name: path, kind: kindFolder, folder: f, certs: f.Chain, pub: f.Device.Cert.PublicKey}, nil
 		}
 	}
-	name, data, err := readInput(c, path)
+	name, data, err := cli.ReadInput(c, path, maxInput)
 	if err != nil {
 		return nil, err
 	}
@@ -100,14 +100,15 @@ func inspect(c *ucli.Context, path string) (*input, error) {
 	if !looksPlain && archive.IsEncrypted(data) && !cli.ArchivePassword(false).Given(c) && !cli.StderrIsTerminal() {
 		return nil, fmt.Errorf("%s: not a certificate, key, CRL or unencrypted archive (if it is an encrypted archive, give its password with --password-file or $%s)", name, cli.EnvPassword)
 	}
-	a, _, _, err := unlock(c, name, data)
-	if err != nil {
+	s := account.NewSource(name, data)
+	if err := s.Unlock(unlocking(c)); err != nil {
 		if errors.Is(err, archive.ErrNotArchive) {
 			return nil, fmt.Errorf("%s: not a certificate, key, CRL or account archive", name)
 		}
 		return nil, err
 	}
-	in.kind, in.arch, in.encrypted = kindArchive, a, archive.IsEncrypted(data)
+	a := s.Archive
+	in.kind, in.arch, in.encrypted = kindArchive, a, s.Encrypted()
 	in.certs = a.AccountChain
 	if a.AccountKey != nil {
 		in.pub = &a.AccountKey.PublicKey

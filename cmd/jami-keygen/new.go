@@ -44,13 +44,13 @@ func newCommand() *ucli.Command {
 			cli.OutputFlag("write a jamid account folder `DIR` (created 0700; must be absent or empty unless --force)"),
 			&ucli.StringFlag{Name: "archive", TakesFile: true, Usage: "write the account archive to `FILE` (0600)"},
 			cli.PasswordFileFlag(),
-			noPasswordFlag(),
+			cli.NoPasswordFlag(),
 			nameFlag(),
 			configFlag(),
 			&ucli.StringSliceFlag{Name: "archive-config", Usage: "set an account setting inside the archive, `KEY=VALUE` with jamid's D-Bus names (repeatable), e.g. Account.alias=alice; jamid applies them when it imports the archive"},
 			cli.ForceFlag(),
 			cli.JSONFlag(),
-			fieldFlag(),
+			cli.FieldFlag(),
 		},
 		Action: runNew,
 	}
@@ -67,29 +67,29 @@ func runNew(c *ucli.Context) error {
 	if dir == "-" || file == "-" {
 		return cli.UsageErrorf("new: -o and --archive take a path, not stdout")
 	}
-	cfg, err := parseKV(c, "config")
+	cfg, err := cli.KeyValues(c, "config")
 	if err != nil {
 		return err
 	}
 	if dir == "" && (len(cfg) > 0 || c.IsSet("name")) {
 		return cli.UsageErrorf("new: --config and --name set config.yml of the account folder: add -o DIR (use --archive-config for settings inside the archive)")
 	}
-	archCfg, err := parseKV(c, "archive-config")
+	archCfg, err := cli.KeyValues(c, "archive-config")
 	if err != nil {
 		return err
 	}
 	force := c.Bool("force")
 	if dir != "" {
-		if err := checkFolderTarget(dir, force); err != nil {
+		if err := account.CheckTarget(dir, force); err != nil {
 			return err
 		}
 	}
 	if file != "" {
-		if err := checkFileTarget(file, force); err != nil {
+		if err := cli.CheckOutput(file, force); err != nil {
 			return err
 		}
 	}
-	pw, err := newPassword(c)
+	pw, err := cli.NewPassword(c, "archive", cli.ArchivePassword(true))
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func runNew(c *ucli.Context) error {
 		res.DeviceName, res.AccountDir = f.DeviceName(), absPath(dir)
 	}
 	if file != "" {
-		if err := writeFile(c, file, data, 0o600); err != nil {
+		if err := cli.WriteOutput(c, file, data, 0o600); err != nil {
 			return err
 		}
 		res.Archive = absPath(file)
@@ -146,7 +146,7 @@ func runNew(c *ucli.Context) error {
 }
 
 func printNew(c *ucli.Context, r newResult) error {
-	return printResult(c, r, func() { printNewText(c, r) })
+	return cli.PrintResult(c, r, func() { printNewText(c, r) })
 }
 
 func printNewText(c *ucli.Context, r newResult) {
@@ -158,7 +158,7 @@ func printNewText(c *ucli.Context, r newResult) {
 			archive += " (unencrypted)"
 		}
 	}
-	printFields(c, []field{
+	cli.PrintFields(c, []cli.Field{
 		{"Jami ID", r.JamiID},
 		{"Device ID", r.DeviceID},
 		{"Device short ID", r.DeviceShortID},

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jamikit/jamikit/lib/archive"
+	"github.com/jamikit/jamikit/lib/account"
 	"github.com/jamikit/jamikit/lib/atomicfile"
 	"github.com/jamikit/jamikit/lib/cli"
 	"github.com/jamikit/jamikit/lib/identity"
@@ -74,36 +74,37 @@ func runRevoke(c *ucli.Context) error {
 	}
 	out := c.String("output")
 	if out != "" {
-		if err := checkFileTarget(out, c.Bool("force")); err != nil {
+		if err := cli.CheckOutput(out, c.Bool("force")); err != nil {
 			return err
 		}
 		if out == "-" && cli.JSON(c) {
 			return cli.UsageErrorf("revoke: -o - and --json both write to stdout")
 		}
 	}
-	o, err := openAccount(c, path)
+	s, err := openAccount(c, path)
 	if err != nil {
 		return err
 	}
-	acc := o.arch.AccountCert()
+	a := s.Archive
+	acc := a.AccountCert()
 	if acc == nil {
-		return fmt.Errorf("%s: archive has no account certificate", o.path)
+		return fmt.Errorf("%s: archive has no account certificate", s.Path)
 	}
 	var prev *x509.RevocationList
-	if len(o.arch.CRL) > 0 {
-		if prev, err = identity.ParseCRL(o.arch.CRL); err != nil {
-			return fmt.Errorf("%s: ringAccountCRL: %w", o.path, err)
+	if len(a.CRL) > 0 {
+		if prev, err = identity.ParseCRL(a.CRL); err != nil {
+			return fmt.Errorf("%s: ringAccountCRL: %w", s.Path, err)
 		}
 		if !identity.CRLIssuedBy(prev, acc) {
-			return fmt.Errorf("%s: ringAccountCRL is not signed by the account", o.path)
+			return fmt.Errorf("%s: ringAccountCRL is not signed by the account", s.Path)
 		}
 	}
 
-	res := revokeResult{JamiID: o.arch.JamiID().String(), Archive: absPath(o.path)}
+	res := revokeResult{JamiID: a.JamiID().String(), Archive: absPath(s.Path)}
 	var certs []*x509.Certificate
 	seen := map[string]bool{}
 	for _, arg := range c.Args().Slice() {
-		dev, err := findDevice(c, o, arg)
+		dev, err := findDevice(c, s, arg)
 		if err != nil {
 			return err
 		}
@@ -126,7 +127,7 @@ func runRevoke(c *ucli.Context) error {
 		})
 	}
 
-	der, err := identity.RevokeCRL(prev, acc, o.arch.AccountKey, certs, time.Now())
+	der, err := identity.RevokeCRL(prev, acc, a.AccountKey, certs, time.Now())
 	if err != nil {
 		return err
 	}
@@ -138,16 +139,12 @@ func runRevoke(c *ucli.Context) error {
 
 	// The archive, written back the way it was stored: same password (and
 	// salt and derived key, so no second Argon2), same format.
-	o.arch.CRL = der
-	var key archive.Key
-	if o.key != nil {
-		key = *o.key
-	}
-	data, err := archive.EncodeFormat(o.arch, o.arch.Format, key, o.arch.Salt)
+	a.CRL = der
+	data, err := s.EncodeAsStored()
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(o.path, data, atomicfile.Options{Perm: 0o600, Force: true}); err != nil {
+	if err := atomicfile.WriteFile(s.Path, data, atomicfile.Options{Perm: 0o600, Force: true}); err != nil {
 		return err
 	}
 	if out != "" {
@@ -155,7 +152,7 @@ func runRevoke(c *ucli.Context) error {
 		if c.Bool("pem") {
 			b = identity.EncodeCRLPEM(der)
 		}
-		if err := writeFile(c, out, b, 0o644); err != nil {
+		if err := cli.WriteOutput(c, out, b, 0o644); err != nil {
 			return fmt.Errorf("archive updated, but: %w", err)
 		}
 		res.CRL = absPath(out)
@@ -169,23 +166,23 @@ func runRevoke(c *ucli.Context) error {
 		}
 		return nil
 	}
-	fields := []field{{"Jami ID", res.JamiID}}
+	fields := []cli.Field{{"Jami ID", res.JamiID}}
 	for _, r := range res.Revoked {
-		fields = append(fields, field{"Revoked device", r.DeviceID + " (serial " + r.Serial + ")"})
+		fields = append(fields, cli.Field{"Revoked device", r.DeviceID + " (serial " + r.Serial + ")"})
 	}
 	fields = append(fields,
-		field{"CRL", fmt.Sprintf("number %s, %d revoked", res.CRLNumber, res.CRLEntries)},
-		field{"Archive", res.Archive + " (updated)"},
-		field{"CRL file", res.CRL})
-	printFields(c, fields)
+		cli.Field{"CRL", fmt.Sprintf("number %s, %d revoked", res.CRLNumber, res.CRLEntries)},
+		cli.Field{"Archive", res.Archive + " (updated)"},
+		cli.Field{"CRL file", res.CRL})
+	cli.PrintFields(c, fields)
 	return nil
 }
 
 // findDevice resolves DEVICE: a certificate file ("-" for stdin), or a device
 // ID or short ID looked up where jamid keeps device certificates.
-func findDevice(c *ucli.Context, o *opened, arg string) (*x509.Certificate, error) {
+func findDevice(c *ucli.Context, s *account.Source, arg string) (*x509.Certificate, error) {
 	if fi, err := os.Stat(arg); arg == "-" || (err == nil && !fi.IsDir()) {
-		name, data, err := readInput(c, arg)
+		name, data, err := cli.ReadInput(c, arg, maxInput)
 		if err != nil {
 			return nil, err
 		}
@@ -201,21 +198,21 @@ func findDevice(c *ucli.Context, o *opened, arg string) (*x509.Certificate, erro
 	}
 	var cands []*x509.Certificate
 	var looked []string
-	if o.folder != nil {
-		cands = append(cands, o.folder.Chain[0])
-		looked = append(looked, filepath.Join(o.folder.Dir, "ring_device.crt"))
+	if s.Folder != nil {
+		cands = append(cands, s.Folder.Chain[0])
+		looked = append(looked, filepath.Join(s.Folder.Dir, "ring_device.crt"))
 	}
-	if len(o.arch.DeviceChain) > 0 {
-		cands = append(cands, o.arch.DeviceChain[0])
-		looked = append(looked, o.path+" (TLS.certificateFile)")
+	if len(s.Archive.DeviceChain) > 0 {
+		cands = append(cands, s.Archive.DeviceChain[0])
+		looked = append(looked, s.Path+" (TLS.certificateFile)")
 	}
 	for _, cert := range cands {
 		if match(cert) {
 			return cert, nil
 		}
 	}
-	if o.folder != nil {
-		for _, store := range []string{filepath.Join(o.folder.Dir, "certificates"), filepath.Join(filepath.Dir(filepath.Clean(o.folder.Dir)), "certificates")} {
+	if s.Folder != nil {
+		for _, store := range []string{filepath.Join(s.Folder.Dir, "certificates"), filepath.Join(filepath.Dir(filepath.Clean(s.Folder.Dir)), "certificates")} {
 			ents, err := os.ReadDir(store)
 			if err != nil {
 				continue

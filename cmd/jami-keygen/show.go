@@ -291,7 +291,7 @@ func printShow(c *ucli.Context, r *showResult) {
 		if len(ci.ProfileIssues) > 0 {
 			profile = strings.Join(ci.ProfileIssues, "; ")
 		}
-		fields := []field{
+		fields := []cli.Field{
 			{"  Subject", ci.Subject},
 			{"  Issuer", ci.Issuer},
 			{"  Serial", ci.Serial},
@@ -301,18 +301,18 @@ func printShow(c *ucli.Context, r *showResult) {
 			{"  Signature", ci.SignatureAlgorithm + ", " + sig},
 			{"  Profile", profile},
 		}
-		printFields(c, fields)
+		cli.PrintFields(c, fields)
 	}
 	for _, crl := range r.CRLs {
 		cli.Printf(c, "CRL of %s\n", crl.Issuer)
-		fields := []field{
+		fields := []cli.Field{
 			{"  Number", crl.Number},
 			{"  Updated", crl.ThisUpdate.Format(tf) + ", next " + crl.NextUpdate.Format(tf)},
 		}
 		for _, e := range crl.Revoked {
-			fields = append(fields, field{"  Revoked", "serial " + e.Serial + " at " + e.Time.Format(tf)})
+			fields = append(fields, cli.Field{"  Revoked", "serial " + e.Serial + " at " + e.Time.Format(tf)})
 		}
-		printFields(c, fields)
+		cli.PrintFields(c, fields)
 	}
 	revoked := ""
 	if r.DeviceAccepted != nil {
@@ -321,7 +321,7 @@ func printShow(c *ucli.Context, r *showResult) {
 			revoked = "YES"
 		}
 	}
-	printFields(c, []field{
+	cli.PrintFields(c, []cli.Field{
 		{"Kind", r.Kind},
 		{"Key", r.Key},
 		{"Key short ID", r.ShortID},
@@ -340,16 +340,15 @@ func printShow(c *ucli.Context, r *showResult) {
 // folderArchive reads the archive of an account folder if that needs no
 // prompt; nil otherwise (show works without it).
 func folderArchive(c *ucli.Context, f *account.Folder) *archive.Archive {
-	data, err := archive.ReadBytes(f.ArchivePath())
+	s, err := f.Source()
 	if err != nil {
 		return nil
 	}
-	if archive.IsEncrypted(data) != cli.ArchivePassword(false).Given(c) {
+	if s.Encrypted() != cli.ArchivePassword(false).Given(c) {
 		return nil
 	}
-	a, _, _, err := unlock(c, f.ArchivePath(), data)
-	if err != nil || a.JamiID() != f.JamiID() {
+	if err := s.Unlock(unlocking(c)); err != nil || s.Archive.JamiID() != f.JamiID() {
 		return nil
 	}
-	return a
+	return s.Archive
 }

@@ -20,7 +20,7 @@ complete -r -c jami-keygen -n '__fish_jami-keygen_no_subcommand' -a 'new' -d 'cr
 complete -c jami-keygen -n '__fish_seen_subcommand_from new' -l output -s o -r -d 'write a jamid account folder `DIR` (created 0700; must be absent or empty unless --force)'
 complete -c jami-keygen -n '__fish_seen_subcommand_from new' -l archive -r -d 'write the account archive to `FILE` (0600)'
 complete -c jami-keygen -n '__fish_seen_subcommand_from new' -l password-file -r -d 'read the archive password from `FILE` (first line; \'-\' for stdin); else $JAMI_PASSWORD, else a prompt'
-complete -c jami-keygen -n '__fish_seen_subcommand_from new' -f -l no-password -d 'write the archive without a password (gzip: private keys in clear)'
+complete -c jami-keygen -n '__fish_seen_subcommand_from new' -f -l no-password -d 'write the archive without a password (gzip; private keys in clear)'
 complete -c jami-keygen -n '__fish_seen_subcommand_from new' -f -l name -r -d 'device `NAME` written to config.yml (Account.deviceName); default: the host name'
 complete -c jami-keygen -n '__fish_seen_subcommand_from new' -f -l config -s c -r -d 'set a config.yml entry of the account folder, `KEY=VALUE` with jamid\'s YAML names (repeatable), e.g. hostname=127.0.0.1:4222, upnpEnabled=false, turnEnabled=false'
 complete -c jami-keygen -n '__fish_seen_subcommand_from new' -f -l archive-config -r -d 'set an account setting inside the archive, `KEY=VALUE` with jamid\'s D-Bus names (repeatable), e.g. Account.alias=alice; jamid applies them when it imports the archive'

@@ -139,21 +139,22 @@ func printField(c *ucli.Context, r any, name string) error {
 	return nil
 }
 
-// Field is one "Label: value" line of text output.
-type Field struct{ Label, Value string }
+// Field is one line of text output: a label and its value. (An array, so
+// that tables of fields read as {"Label", value} literals.)
+type Field [2]string
 
 // PrintFields prints fields as aligned "Label:  value" lines, skipping empty
 // values.
 func PrintFields(c *ucli.Context, fields []Field) {
 	w := 0
 	for _, f := range fields {
-		if f.Value != "" && len(f.Label) > w {
-			w = len(f.Label)
+		if f[1] != "" && len(f[0]) > w {
+			w = len(f[0])
 		}
 	}
 	for _, f := range fields {
-		if f.Value != "" {
-			Printf(c, "%-*s  %s\n", w+1, f.Label+":", f.Value)
+		if f[1] != "" {
+			Printf(c, "%-*s  %s\n", w+1, f[0]+":", f[1])
 		}
 	}
 }
