@@ -21,10 +21,11 @@ func extractCommand() *ucli.Command {
 			"(~/.local/share/jami/<any name>) before jamid starts.\n" +
 			"The folder's archive keeps the input's password (as jamid's import does; with --key-file,\n" +
 			"its key), unless --new-password-file / $JAMI_NEW_PASSWORD or --no-password say otherwise.\n" +
-			"--config sets config.yml entries under jamid's YAML names (e.g. hostname=127.0.0.1:4222,\n" +
-			"upnpEnabled=false, turnEnabled=false); the archive's own settings are not copied into\n" +
-			"config.yml. Prints the folder; JSON fields: account_dir, archive, jami_id, device_id,\n" +
-			"device_short_id.\n\n" +
+			"The archive's own account settings go into config.yml as jamid's import applies them\n" +
+			"(Account.alias as alias, TURN.enable as turnEnabled, ...; only values other than jamid's\n" +
+			"defaults). --config sets config.yml entries under jamid's YAML names and wins over them (e.g.\n" +
+			"hostname=127.0.0.1:4222, upnpEnabled=false, turnEnabled=false). Prints the folder; JSON\n" +
+			"fields: account_dir, archive, jami_id, device_id, device_short_id.\n\n" +
 			"Examples:\n" +
 			"  jami-archive extract backup.gz -o ~/.local/share/jami/restored --name laptop --password-file pw\n" +
 			"  jami-archive extract clear.gz -o acct -c hostname=127.0.0.1:4222 -c upnpEnabled=false --json",
@@ -74,10 +75,11 @@ func runExtract(c *ucli.Context) error {
 		return err
 	}
 	f, err := account.Create(dir, s.Archive, nil, account.Options{
-		DeviceName:  c.String("name"),
-		Config:      cfg,
-		Force:       c.Bool("force"),
-		ArchiveData: data,
+		DeviceName:      c.String("name"),
+		Config:          cfg,
+		Force:           c.Bool("force"),
+		ArchiveData:     data,
+		ArchiveSettings: true,
 	})
 	if err != nil {
 		if errors.Is(err, account.ErrNotEmpty) {

@@ -20,7 +20,8 @@ func deviceCommand() *ucli.Command {
 		Description: "Reads the account (--account: an archive, or a jamid account folder whose archive.gz is used),\n" +
 			"generates a device key (or certifies --device-key) and signs its certificate with the account key,\n" +
 			"as jamid does when an account is imported on a new device. With -o DIR it writes a complete account\n" +
-			"folder for the new device (the archive is copied unchanged, so its password stays the same); with\n" +
+			"folder for the new device (the archive is copied unchanged, so its password stays the same; its\n" +
+			"account settings go into config.yml as jamid's import applies them, under --name and --config); with\n" +
 			"--cert FILE --key FILE it writes the certificate chain (device, account, CA) and the device key.\n" +
 			"Prints the device ID (64 hex, jamid's Account.deviceID) and short ID.\n\n" +
 			"Examples:\n" +
@@ -120,11 +121,12 @@ func runDevice(c *ucli.Context) error {
 	}
 	if dir != "" {
 		f, err := account.Create(dir, a, s.Password, account.Options{
-			DeviceName:  defaultDeviceName(c),
-			Config:      cfg,
-			Force:       force,
-			Device:      dev,
-			ArchiveData: s.Data,
+			DeviceName:      defaultDeviceName(c),
+			Config:          cfg,
+			Force:           force,
+			Device:          dev,
+			ArchiveData:     s.Data,
+			ArchiveSettings: true,
 		})
 		if err != nil {
 			return err

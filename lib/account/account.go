@@ -50,6 +50,10 @@ type Options struct {
 	// Device is the device to install; nil generates a new one. It must be
 	// certified by the archive's account.
 	Device *identity.Device
+	// ArchiveSettings applies the archive's own account settings
+	// (arch.Config, D-Bus names) to config.yml, as jamid's import does
+	// (ImportedConfig). DeviceName and Config override them.
+	ArchiveSettings bool
 	// ArchiveData, if set, is written verbatim as archive.gz instead of
 	// encoding the archive again (it must be that archive, e.g. the file it
 	// was read from): this saves an Argon2 derivation and keeps the password.
@@ -265,13 +269,25 @@ func Create(dir string, arch *archive.Archive, pw *string, opt Options) (*Folder
 		// jamid's default is true; it must know not to ask for a password.
 		set(keyArchivePW, "false")
 	}
-	keys := make([]string, 0, len(opt.Config))
-	for k := range opt.Config {
+	extra := map[string]string{}
+	if opt.ArchiveSettings {
+		for k, v := range ImportedConfig(arch.Config) {
+			if k == keyDeviceName && opt.DeviceName != "" {
+				continue // the device's own name wins, as the caller said
+			}
+			extra[k] = v
+		}
+	}
+	for k, v := range opt.Config {
+		extra[k] = v
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		set(k, opt.Config[k])
+		set(k, extra[k])
 	}
 
 	chain := append([]*x509.Certificate{dev.Cert}, arch.AccountChain...)

@@ -45,3 +45,35 @@ func FuzzReceipt(f *testing.F) {
 		_ = VerifyReceipt(receipt, sig, jf.AccountCert(), jf.Device.Cert)
 	})
 }
+
+// FuzzImportedConfig: any archive setting (key, value) maps without panic to
+// a known config.yml key with a UTF-8 value that config.yml writes and reads
+// back unchanged; a number is a number.
+func FuzzImportedConfig(f *testing.F) {
+	f.Add("Account.alias", "alice", "")
+	f.Add("Account.activeCallLimit", "-2147483649", "")
+	f.Add("DHT.port", "65535x", "")
+	f.Add("Account.audioPortMin", "-65535", "70000")
+	f.Add("Account.defaultModerators", "//a/\xff/a", "")
+	f.Add("Account.hostname", "", "")
+	f.Fuzz(func(t *testing.T, k, v, v2 string) {
+		in := map[string]string{k: v, "Account.audioPortMax": v2, "Account.videoPortMin": v, "Account.videoPortMax": v2}
+		known := map[string]bool{}
+		for _, s := range importedSettings {
+			known[s.yaml] = true
+		}
+		for _, r := range importedRanges {
+			known[r.yamlMin], known[r.yamlMax] = true, true
+		}
+		for yk, yv := range ImportedConfig(in) {
+			if !known[yk] || !utf8.ValidString(yv) {
+				t.Fatalf("%q=%q: %q=%q", k, v, yk, yv)
+			}
+			doc := &configDoc{Values: map[string]string{yk: yv}, Order: []string{yk}, TLS: map[string]string{}}
+			got, err := unmarshalConfig(marshalConfig(doc))
+			if err != nil || got.Values[yk] != yv {
+				t.Fatalf("%q=%q reads back as %q (%v)", yk, yv, got.Values[yk], err)
+			}
+		}
+	})
+}
