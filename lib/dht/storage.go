@@ -55,6 +55,7 @@ type keyStore struct {
 	nextExp ticks // earliest expiration, tMax if none
 	heapIdx int32 // position in the expiry heap, -1 when absent
 	lst     *keyListeners
+	idx     map[uint64]int32 // value positions, for keys with many values
 }
 
 type keyListeners struct {
@@ -72,13 +73,38 @@ type remoteListener struct {
 	version int32
 }
 
+// indexFrom is the value count above which a key keeps an index: a key
+// may hold 65536 values, and a linear scan per put would then cost more
+// than the rest of the packet.
+const indexFrom = 16
+
 func (k *keyStore) find(id uint64) int {
+	if len(k.values) > indexFrom {
+		if k.idx == nil {
+			k.idx = make(map[uint64]int32, len(k.values))
+			for i := range k.values {
+				k.idx[k.values[i].id] = int32(i)
+			}
+		}
+		if i, ok := k.idx[id]; ok {
+			return int(i)
+		}
+		return -1
+	}
 	for i := range k.values {
 		if k.values[i].id == id {
 			return i
 		}
 	}
 	return -1
+}
+
+// appendValue adds a value, keeping the index current.
+func (k *keyStore) appendValue(st stored) {
+	k.values = append(k.values, st)
+	if k.idx != nil {
+		k.idx[st.id] = int32(len(k.values) - 1)
+	}
 }
 
 func (k *keyStore) empty() bool {
@@ -150,6 +176,17 @@ func (s *storage) reschedule(k *keyStore) {
 	for i := range k.values {
 		next = min(next, k.values[i].expire)
 	}
+	s.place(k, next)
+}
+
+// lowered is reschedule after adding a value expiring at exp: no scan.
+func (s *storage) lowered(k *keyStore, exp ticks) {
+	if exp < k.nextExp || k.heapIdx < 0 && exp < tMax {
+		s.place(k, min(exp, k.nextExp))
+	}
+}
+
+func (s *storage) place(k *keyStore, next ticks) {
 	k.nextExp = next
 	i := int(k.heapIdx)
 	switch {
@@ -263,6 +300,7 @@ func (e *engine) storageStore(key wire.InfoHash, v *value.Value, packed []byte, 
 		*st = stored{id: v.ID, packed: packed, expire: expire, typ: v.Type, seq: v.Seq, size: size, quota: q}
 		k.size += diff
 		e.store.total += diff
+		e.store.reschedule(k)
 	} else {
 		if len(k.values) >= MaxValuesPerKey {
 			if k.empty() {
@@ -270,15 +308,15 @@ func (e *engine) storageStore(key wire.InfoHash, v *value.Value, packed []byte, 
 			}
 			return false
 		}
-		k.values = append(k.values, stored{id: v.ID, packed: packed, expire: expire, typ: v.Type, seq: v.Seq, size: size, quota: q})
+		k.appendValue(stored{id: v.ID, packed: packed, expire: expire, typ: v.Type, seq: v.Seq, size: size, quota: q})
 		k.size += int64(size)
 		e.store.total += int64(size)
 		e.store.count++
+		e.store.lowered(k, expire)
 	}
 	if q != nil {
 		q.size += int64(size)
 	}
-	e.store.reschedule(k)
 	e.scheduleStorageExpiry()
 	if e.store.max >= 0 && e.store.total > e.store.max {
 		e.expireStore()
@@ -385,10 +423,12 @@ func (e *engine) storageRefresh(key wire.InfoHash, vid uint64) bool {
 	}
 	if i := k.find(vid); i >= 0 {
 		st := &k.values[i]
-		if st.expire < tMax {
-			st.expire = max(st.expire, e.now.add(e.types.Get(st.typ).Expiration))
-			e.store.reschedule(k)
-			e.scheduleStorageExpiry()
+		if old := st.expire; old < tMax {
+			st.expire = max(old, e.now.add(e.types.Get(st.typ).Expiration))
+			if old == k.nextExp {
+				e.store.reschedule(k)
+				e.scheduleStorageExpiry()
+			}
 		}
 	}
 	return true
@@ -468,6 +508,9 @@ func (e *engine) expireKey(k *keyStore) {
 	}
 	clear(k.values[len(keep):])
 	k.values = keep
+	if len(removed) > 0 {
+		k.idx = nil
+	}
 	if len(k.values) == 0 {
 		k.values = nil
 	}
@@ -483,6 +526,7 @@ func (e *engine) removeValue(k *keyStore, id uint64) bool {
 	}
 	st := k.values[i]
 	k.values = slices.Delete(k.values, i, i+1)
+	k.idx = nil
 	e.store.reschedule(k)
 	e.storageRemoved(k, []stored{st})
 	if k.empty() {
