@@ -40,11 +40,15 @@ func unlocking(c *ucli.Context) account.Unlock {
 }
 
 // openAccount reads an account (an archive, or a jamid account folder and
-// its archive) and unlocks its archive.
+// its archive) and unlocks its archive, which must have the account
+// certificate (device and revoke sign with it).
 func openAccount(c *ucli.Context, path string) (*account.Source, error) {
 	s, err := account.OpenSource(path, cli.Stdin(c), unlocking(c))
 	if err != nil {
 		return nil, err
+	}
+	if s.Archive.AccountCert() == nil {
+		return nil, fmt.Errorf("%s: archive has no account certificate", s.Path)
 	}
 	if s.Folder != nil && s.Archive.JamiID() != s.Folder.JamiID() {
 		return nil, fmt.Errorf("%s: archive is for account %s, the folder for %s", s.Path, s.Archive.JamiID(), s.Folder.JamiID())

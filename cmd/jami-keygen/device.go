@@ -87,11 +87,7 @@ func runDevice(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	a := s.Archive
-	acc := a.AccountCert()
-	if acc == nil {
-		return fmt.Errorf("%s: archive has no account certificate", s.Path)
-	}
+	a, acc := s.Archive, s.Archive.AccountCert()
 
 	var dev *identity.Device
 	if kf := c.String("device-key"); kf != "" {

@@ -85,11 +85,7 @@ func runRevoke(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	a := s.Archive
-	acc := a.AccountCert()
-	if acc == nil {
-		return fmt.Errorf("%s: archive has no account certificate", s.Path)
-	}
+	a, acc := s.Archive, s.Archive.AccountCert()
 	var prev *x509.RevocationList
 	if len(a.CRL) > 0 {
 		if prev, err = identity.ParseCRL(a.CRL); err != nil {
