@@ -259,21 +259,34 @@ func TestValidHistory(t *testing.T) {
 	}
 }
 
-// Each crafted commit must be rejected (or accepted) as jamid 2023 and
-// current upstream would, and by the strict validator.
-func TestValidationRules(t *testing.T) {
-	h, ids := groupWithBob(t)
+// ruleWant says which validators accept a crafted commit.
+type ruleWant struct{ v2023, current, strict bool } // true = accepted
+
+// ruleCase is a crafted commit on top of groupWithBob's history.
+type ruleCase struct {
+	name string
+	id   func() plumbing.Hash
+	want ruleWant
+}
+
+// ruleChecks are the validators every case is run through.
+var ruleChecks = []struct {
+	rules  Rules
+	strict bool
+}{{Rules2023, false}, {RulesCurrent, false}, {RulesCurrent, true}}
+
+func (w ruleWant) accepted(i int) bool { return [...]bool{w.v2023, w.current, w.strict}[i] }
+
+// ruleCases crafts one commit per rule of §4 (and a few accepted
+// neighbours) on top of h's head.
+func ruleCases(t *testing.T, h *history, ids map[string]plumbing.Hash) []ruleCase {
 	alice, bob := h.uri("alice"), h.uri("bob")
 	aliceDev, bobDev := h.dev("alice"), h.dev("bob")
 	text := NewText("x", "").JSON()
-	type want struct{ v2023, current, strict bool } // true = accepted
+	type want = ruleWant
 	reject := want{}
 	accept := want{true, true, true}
-	cases := []struct {
-		name string
-		id   func() plumbing.Hash
-		want want
-	}{
+	return []ruleCase{
 		{"plain text", func() plumbing.Hash { return h.try("alice", text, nil) }, accept},
 		{"text adds a file", func() plumbing.Hash {
 			return h.try("alice", text, func(f map[string][]byte) { f["foo.txt"] = []byte("x") })
@@ -421,20 +434,22 @@ func TestValidationRules(t *testing.T) {
 			return h.build("alice", []plumbing.Hash{h.head, side}, MergeMessage(side), h.files)
 		}, accept},
 	}
-	for _, tc := range cases {
+}
+
+// Each crafted commit must be rejected (or accepted) as jamid 2023 and
+// current upstream would, and by the strict validator.
+func TestValidationRules(t *testing.T) {
+	h, ids := groupWithBob(t)
+	for _, tc := range ruleCases(t, h, ids) {
 		id := tc.id()
-		for _, rc := range []struct {
-			rules  Rules
-			strict bool
-			ok     bool
-		}{{Rules2023, false, tc.want.v2023}, {RulesCurrent, false, tc.want.current}, {RulesCurrent, true, tc.want.strict}} {
+		for i, rc := range ruleChecks {
 			err := h.validate(id, rc.rules, rc.strict)
 			var ve *ValidationError
 			if err != nil && !errors.As(err, &ve) {
 				t.Errorf("%s: not a ValidationError: %v", tc.name, err)
 			}
-			if (err == nil) != rc.ok {
-				t.Errorf("%s (%v strict=%v): accepted=%v, want %v (%v)", tc.name, rc.rules, rc.strict, err == nil, rc.ok, err)
+			if (err == nil) != tc.want.accepted(i) {
+				t.Errorf("%s (%v strict=%v): accepted=%v, want %v (%v)", tc.name, rc.rules, rc.strict, err == nil, tc.want.accepted(i), err)
 			}
 		}
 	}
