@@ -7,7 +7,7 @@ LDFLAGS  := -X github.com/jamikit/jamikit/lib/cli.Version=$(VERSION) -X github.c
 TOOLS    := $(notdir $(wildcard cmd/*))
 FUZZTIME ?= 5s
 
-.PHONY: all build test check fuzz interop demo docs bench install clean
+.PHONY: all build test check fuzz interop demo docs bench install clean contract
 
 all: build
 
@@ -60,3 +60,8 @@ install: build
 
 clean:
 	rm -rf bin
+
+# The JamiNS registrar: recompile Registrar.sol with solc-js (npm) and regenerate
+# its ABI, bytecode and abigen --v2 bindings. The outputs are committed; CI never needs npm.
+contract:
+	lib/ns/registrar/generate.sh
