@@ -43,7 +43,7 @@ func TestJamidExportReadByArchive(t *testing.T) {
 	ctx := testContext(t)
 	net := sandbox.Start(t, sandbox.Options{})
 	const pw = "export-secret"
-	j, acc := net.JamidWithAccount(ctx, t, "alice", sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
+	j, acc := net.JamidWithAccount(ctx, t, "alice", sandbox.JamidOptions{}, sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
 	dir := t.TempDir()
 
 	withPw := filepath.Join(dir, "with-password.gz")
@@ -225,7 +225,7 @@ func TestBackupOfJamidAccountRestores(t *testing.T) {
 	ctx := testContext(t)
 	net := sandbox.Start(t, sandbox.Options{})
 	const pw = "backup-secret"
-	j, acc := net.JamidWithAccount(ctx, t, "dave", sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
+	j, acc := net.JamidWithAccount(ctx, t, "dave", sandbox.JamidOptions{}, sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
 
 	to := t.TempDir()
 	out := newTool(t, "jami-archive").run(ctx, nil,

@@ -376,19 +376,20 @@ func (j *Jamid) RemoveAccount(ctx context.Context, id string) error {
 // AccountDir is the account's folder in the scratch data dir.
 func (j *Jamid) AccountDir(id string) string { return filepath.Join(j.DataDir, id) }
 
-// JamidWithAccount starts a jamid named name and creates a new account on it (not
-// an import: opt.ArchivePath must be empty), failing the test on error. jamid 13.7.0
-// rarely segfaults while announcing a freshly created device (seen twice in about a
-// hundred creations here, in its DHT thread); the creation is then retried once on
-// a fresh instance, and the crash is logged. Tests whose subject is an import must
-// use AddAccount, where a crash is a result.
-func (n *Net) JamidWithAccount(ctx context.Context, tb testing.TB, name string, opt AccountOptions) (*Jamid, *Account) {
+// JamidWithAccount starts a jamid named name and adds an account to it — a new one,
+// or an import when opt.ArchivePath is set — failing the test on error.
+//
+// jamid 13.7.0 segfaults now and then for reasons of its own: in its DHT thread
+// while announcing a freshly created device (twice in about a hundred creations
+// here), and in setAccountDetails right after an import (once in a few dozen),
+// both under load. When the daemon dies (not when it refuses and removes the
+// account), the whole step is retried once on a fresh instance and the crash is
+// logged. A crash caused by the input itself — jamid 13.7 segfaults on an
+// archive whose chain is in the wrong order — happens again and fails the test.
+func (n *Net) JamidWithAccount(ctx context.Context, tb testing.TB, name string, jopt JamidOptions, opt AccountOptions) (*Jamid, *Account) {
 	tb.Helper()
-	if opt.ArchivePath != "" {
-		tb.Fatalf("JamidWithAccount creates new accounts; use AddAccount to import")
-	}
 	for attempt := 1; ; attempt++ {
-		j := n.NewJamid(tb, name, JamidOptions{})
+		j := n.NewJamid(tb, name, jopt)
 		if err := j.Start(ctx); err != nil {
 			tb.Fatalf("starting jamid %s: %v", name, err)
 		}
@@ -397,11 +398,11 @@ func (n *Net) JamidWithAccount(ctx context.Context, tb testing.TB, name string, 
 			return j, acc
 		}
 		if attempt < 2 && errors.Is(err, ErrDaemonDied) {
-			tb.Logf("sandbox: jamid %s died creating its own account (%v); last log lines:\n%s\nretrying on a fresh instance",
+			tb.Logf("sandbox: jamid %s died adding an account (%v); last log lines:\n%s\nretrying on a fresh instance",
 				name, err, Tail(j.Log, 15))
 			j.Stop()
 			continue
 		}
-		tb.Fatalf("creating an account on jamid %s: %v", name, err)
+		tb.Fatalf("adding an account on jamid %s: %v", name, err)
 	}
 }

@@ -38,7 +38,7 @@ func TestSelf(t *testing.T) {
 		}
 
 		const pw = "secret123"
-		alice, acc := net.JamidWithAccount(ctx, t, "alice", sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
+		alice, acc := net.JamidWithAccount(ctx, t, "alice", sandbox.JamidOptions{}, sandbox.AccountOptions{Password: sandbox.Ptr(pw)})
 		pids = append(pids, alice.Pid())
 		checkEnviron(t, alice)
 		if acc.State != "REGISTERED" || len(acc.JamiID) != 40 {
@@ -72,16 +72,10 @@ func TestSelf(t *testing.T) {
 
 		// Import into a second daemon whose name server differs: the archive's
 		// RingNS.uri overrides it and must be set back.
-		bob := net.NewJamid(t, "bob", sandbox.JamidOptions{NameServer: "http://127.0.0.1:10"})
-		if err := bob.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+		bob, imp := net.JamidWithAccount(ctx, t, "bob", sandbox.JamidOptions{NameServer: "http://127.0.0.1:10"},
+			sandbox.AccountOptions{ArchivePath: out, Password: sandbox.Ptr(pw)})
 		pids = append(pids, bob.Pid())
-		mark := bob.Mark()
-		imp, err := bob.AddAccount(ctx, sandbox.AccountOptions{ArchivePath: out, Password: sandbox.Ptr(pw)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		const mark = 0 // every signal of this (possibly retried) instance
 		if imp.JamiID != acc.JamiID || imp.State != "REGISTERED" {
 			t.Fatalf("import: %+v, want Jami ID %s REGISTERED", imp, acc.JamiID)
 		}
