@@ -39,7 +39,8 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"perm": cmdPerm,
+			"perm":     cmdPerm,
+			"freeport": cmdFreePort,
 		},
 	})
 }
