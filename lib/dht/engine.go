@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -744,14 +746,27 @@ func (e *engine) doBootstrap() {
 		return
 	}
 	for _, hp := range e.bootstrap {
-		addrs, err := resolve(hp)
-		if err != nil {
-			e.log.Warn("dht: cannot resolve bootstrap node", "host", hp, "err", err)
+		if addrs, ok := literalAddr(hp); ok {
+			for _, a := range addrs {
+				e.pingAddr(a, nil)
+			}
 			continue
 		}
-		for _, a := range addrs {
-			e.pingAddr(a, nil)
-		}
+		// Names are resolved off the engine goroutine.
+		e.n.wg.Add(1)
+		go func() {
+			defer e.n.wg.Done()
+			addrs, err := resolve(hp)
+			if err != nil {
+				e.log.Warn("dht: cannot resolve bootstrap node", "host", hp, "err", err)
+				return
+			}
+			e.n.post(func(e *engine) {
+				for _, a := range addrs {
+					e.pingAddr(a, nil)
+				}
+			})
+		}()
 	}
 	if e.bootJob == nil {
 		e.bootJob = e.sched.add(e.now.add(e.bootPeriod), e.doBootstrap)
@@ -958,20 +973,41 @@ func (e *engine) connectivityChanged(f *family) {
 	e.startBootstrap()
 }
 
-// resolve turns "host[:port]" into addresses, 4222 when no port is given.
-func resolve(hostport string) ([]netip.AddrPort, error) {
-	host, port := hostport, "4222"
+func splitHostPort(hostport string) (host, port string) {
+	// dhtnode strips a leading "=" (from "-b=host").
+	hostport = strings.TrimPrefix(hostport, "=")
+	host, port = hostport, "4222"
 	if h, p, err := net.SplitHostPort(hostport); err == nil {
 		host, port = h, p
 	} else if len(hostport) > 1 && hostport[0] == '[' && hostport[len(hostport)-1] == ']' {
 		host = hostport[1 : len(hostport)-1]
 	}
+	return host, port
+}
+
+// literalAddr parses "ip[:port]" without any lookup.
+func literalAddr(hostport string) ([]netip.AddrPort, bool) {
+	host, port := splitHostPort(hostport)
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return nil, false
+	}
+	pn, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, false
+	}
+	return []netip.AddrPort{netip.AddrPortFrom(ip.Unmap(), uint16(pn))}, true
+}
+
+// resolve turns "host[:port]" into addresses, 4222 when no port is given.
+func resolve(hostport string) ([]netip.AddrPort, error) {
+	if a, ok := literalAddr(hostport); ok {
+		return a, nil
+	}
+	host, port := splitHostPort(hostport)
 	pn, err := net.LookupPort("udp", port)
 	if err != nil {
 		return nil, err
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return []netip.AddrPort{netip.AddrPortFrom(ip.Unmap(), uint16(pn))}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

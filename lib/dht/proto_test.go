@@ -208,6 +208,12 @@ func TestProtoPutGetErrors(t *testing.T) {
 	if r.Kind != wire.KindError || r.ErrCode != 401 || string(r.ErrText) != wire.ErrTextPutWrongToken {
 		t.Fatalf("bad token: %+v", r)
 	}
+	// Byte for byte OpenDHT's error: {"e": [401, text], "r": {"id"}, "t", "y": "e", "v"}.
+	wantErr := []byte("\x85\xa1e\x92\xcd\x01\x91\xb4Put with wrong token\xa1r\x81\xa2id\xc4\x14" + string(idBytes(n.ID())) +
+		"\xa1t" + string([]byte{byte(r.TID)}) + "\xa1y\xa1e\xa1v\xa4RNG1")
+	if !bytes.Equal(p.last, wantErr) {
+		t.Fatalf("error bytes\n got %x\nwant %x", p.last, wantErr)
+	}
 	// The token is bound to the port: another socket of the same IP fails.
 	p2 := newProbe(t, n.Addr4())
 	r = p2.expect(p2.send(&wire.Message{Kind: wire.KindPut, Hash: key, Token: tok, Values: [][]byte{v.Pack()}}))
@@ -374,3 +380,32 @@ func TestProtoFindWant(t *testing.T) {
 }
 
 func idBytes(h wire.InfoHash) []byte { return h[:] }
+
+func TestProtoLegacyListen(t *testing.T) {
+	n := oneNode(t, nil)
+	p := newProbe(t, n.Addr4())
+	key := wire.InfoHashOf([]byte("legacy"))
+	tok := p.token(key)
+	v := &value.Value{ID: 4, Data: []byte("old style")}
+	p.expect(p.send(&wire.Message{Kind: wire.KindPut, Hash: key, Token: tok, Values: [][]byte{v.Pack()}}))
+	// A version 0 listen: values come as a reply whose tid is the sid,
+	// refreshes as a "u" message; nothing needs answering.
+	p.send(&wire.Message{Kind: wire.KindListen, Hash: key, Token: tok, SID: 77})
+	m := p.recv(3 * time.Second) // sent before the listen confirmation
+	if m == nil || m.Kind != wire.KindReply || len(m.Values) != 1 || len(m.Token) != 32 {
+		t.Fatalf("legacy values: %+v", m)
+	}
+	p.send(&wire.Message{Kind: wire.KindPut, Hash: key, Token: tok, Values: [][]byte{v.Pack()}})
+	for {
+		m := p.recv(3 * time.Second)
+		if m == nil {
+			t.Fatal("no legacy refresh")
+		}
+		if m.Kind == wire.KindValueUpdate {
+			if m.TID != 77 || len(m.Refreshed) != 1 || m.Refreshed[0] != 4 {
+				t.Fatalf("legacy refresh: %+v", m)
+			}
+			break
+		}
+	}
+}

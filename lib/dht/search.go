@@ -275,9 +275,14 @@ func (e *engine) refill(s *search) int {
 	return inserted
 }
 
-// trySearchInsert offers a node to every search of its family.
+// trySearchInsert offers a node to the searches of its family. Searches
+// that are done are skipped (they refill when used again), so that a node
+// keeping many finished searches does not pay for each of them per packet.
 func (e *engine) trySearchInsert(f *family, n *node) {
 	for _, s := range f.searches {
+		if s.done {
+			continue
+		}
 		if e.insertNode(s, n, nil) {
 			e.scheduleStep(s, e.now)
 		}
