@@ -10,4 +10,4 @@ import (
 	"github.com/jamikit/jamikit/lib/cli"
 )
 
-func main() { os.Exit(cli.Run(newApp(), os.Args)) }
+func main() { os.Exit(cli.Run(newApp(), getoptArgs(os.Args))) }

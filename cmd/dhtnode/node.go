@@ -74,10 +74,9 @@ func newApp() *ucli.App {
 			&ucli.BoolFlag{Name: "json", Usage: "console: ll prints JSON"},
 		},
 	}.App()
+	app.Flags = append(app.Flags, unsupportedFlags()...)
 	app.Action = run
 	app.ArgsUsage = " "
-	// getopt style: "-sU" is "-s -U".
-	app.UseShortOptionHandling = true
 	return app
 }
 
@@ -92,10 +91,45 @@ type options struct {
 	jsonLL    bool
 }
 
+// unsupportedFlags are OpenDHT dhtnode options this one does not have
+// (yet): hidden, they give a clear error instead of "flag provided but not
+// defined". -O does nothing in OpenDHT either and is accepted.
+func unsupportedFlags() []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.BoolFlag{Name: "identity", Aliases: []string{"i"}, Hidden: true},
+		&ucli.StringFlag{Name: "save-identity", Hidden: true},
+		&ucli.StringFlag{Name: "certificate", Hidden: true},
+		&ucli.StringFlag{Name: "privkey", Hidden: true},
+		&ucli.BoolFlag{Name: "peer-discovery", Aliases: []string{"D"}, Hidden: true},
+		&ucli.StringFlag{Name: "proxyserver", Hidden: true},
+		&ucli.StringFlag{Name: "proxyserverssl", Hidden: true},
+		&ucli.StringFlag{Name: "proxyclient", Hidden: true},
+		&ucli.StringFlag{Name: "pushserver", Hidden: true},
+		&ucli.BoolFlag{Name: "O", Hidden: true},
+	}
+}
+
+var unsupported = map[string]string{
+	"identity":       "-i: node identities (signed and encrypted values) are not supported yet",
+	"save-identity":  "--save-identity: node identities are not supported yet",
+	"certificate":    "--certificate: node identities are not supported yet",
+	"privkey":        "--privkey: node identities are not supported yet",
+	"peer-discovery": "-D: LAN peer discovery is not supported",
+	"proxyserver":    "--proxyserver: the REST proxy is not supported yet",
+	"proxyserverssl": "--proxyserverssl: the REST proxy is not supported yet",
+	"proxyclient":    "--proxyclient: the REST proxy is not supported yet",
+	"pushserver":     "--pushserver: push notifications are not supported",
+}
+
 func parseOptions(c *ucli.Context) (options, error) {
 	var o options
 	if err := cli.NArgs(c, 0, 0); err != nil {
 		return o, err
+	}
+	for name, msg := range unsupported {
+		if c.IsSet(name) {
+			return o, cli.UsageErrorf("%s", msg)
+		}
 	}
 	port := c.Uint("port")
 	if port > 65535 {
