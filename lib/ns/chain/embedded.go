@@ -63,13 +63,14 @@ type Embedded struct {
 	journal *ns.Journal
 	logged  []ns.Record
 	dir     string
+	rpc     bool
 	log     *slog.Logger
 }
 
 // OpenEmbedded starts the embedded chain. A data directory is locked for
 // this process; a second process gets ErrInUse.
 func OpenEmbedded(ctx context.Context, cfg EmbeddedConfig) (_ *Embedded, err error) {
-	e := &Embedded{dir: cfg.DataDir, log: cfg.Logger}
+	e := &Embedded{dir: cfg.DataDir, rpc: cfg.RPCListen != "", log: cfg.Logger}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -307,7 +308,7 @@ func (e *Embedded) Journaled() []ns.Record { return e.logged }
 
 // RPCURL is the chain's JSON-RPC endpoint ("" unless RPCListen was set).
 func (e *Embedded) RPCURL() string {
-	if e.stack == nil {
+	if e.stack == nil || !e.rpc {
 		return ""
 	}
 	return e.stack.HTTPEndpoint()
