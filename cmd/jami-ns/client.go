@@ -26,23 +26,26 @@ func serverFlag() ucli.Flag {
 		Usage: "name server `URL`; @FILE reads the URL from the first line of FILE (as serve --addr-file writes it)"}
 }
 
-// newClient is the client of --server, its requests bounded by --timeout.
-func newClient(c *ucli.Context) (*ns.Client, context.Context, context.CancelFunc, error) {
+// newClient is the client of --server.
+func newClient(c *ucli.Context) (*ns.Client, error) {
 	server := c.String("server")
 	if file, ok := strings.CutPrefix(server, "@"); ok {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("--server: %w", err)
+			return nil, fmt.Errorf("--server: %w", err)
 		}
 		server, _, _ = strings.Cut(string(b), "\n")
 		server = strings.TrimSpace(server)
 	}
 	if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
-		return nil, nil, nil, cli.UsageErrorf("--server %q: want an http:// or https:// URL", server)
+		return nil, cli.UsageErrorf("--server %q: want an http:// or https:// URL", server)
 	}
-	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
-	cl := &ns.Client{Server: server, HTTP: &http.Client{}, UserAgent: "jami-ns/" + strings.Fields(cli.VersionString())[0]}
-	return cl, ctx, cancel, nil
+	return &ns.Client{Server: server, HTTP: &http.Client{}, UserAgent: "jami-ns/" + strings.Fields(cli.VersionString())[0]}, nil
+}
+
+// requestContext bounds the requests of a command by --timeout.
+func requestContext(c *ucli.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Context, c.Duration("timeout"))
 }
 
 func clientFlags(extra ...ucli.Flag) []ucli.Flag {
@@ -124,10 +127,11 @@ func runLookup(c *ucli.Context) error {
 	if name == "" {
 		return cli.UsageErrorf("lookup: empty name")
 	}
-	cl, ctx, cancel, err := newClient(c)
+	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := requestContext(c)
 	defer cancel()
 	info, err := cl.LookupName(ctx, name)
 	if errors.Is(err, ns.ErrNotFound) {
@@ -171,10 +175,11 @@ func runReverse(c *ucli.Context) error {
 	if err != nil {
 		return cli.UsageErrorf("%q: %v", c.Args().First(), err)
 	}
-	cl, ctx, cancel, err := newClient(c)
+	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := requestContext(c)
 	defer cancel()
 	name, err := cl.LookupAddr(ctx, id)
 	if errors.Is(err, ns.ErrNotFound) {
@@ -247,11 +252,11 @@ func runRegister(c *ucli.Context) error {
 	if path == "" {
 		return cli.UsageErrorf("register: --account is required: a jamid account folder or an archive")
 	}
-	cl, ctx, cancel, err := newClient(c)
+	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	// The archive first: --timeout bounds the request, not a password prompt.
 	src, err := account.OpenSource(path, cli.Stdin(c), account.Unlock{Password: cli.ArchivePassword(false).Bind(c)})
 	if err != nil {
 		return err
@@ -272,6 +277,8 @@ func runRegister(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := requestContext(c)
+	defer cancel()
 	if err := cl.Register(ctx, rec); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -2,6 +2,7 @@ package ns
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -226,6 +227,67 @@ func FuzzReadDump(f *testing.F) {
 			if r.Addr.IsZero() || r.Owner.IsZero() {
 				t.Fatalf("zero address accepted: %+v", r)
 			}
+		}
+	})
+}
+
+// FuzzNameInfoCheck: a lookup answer is untrusted input; checking it never
+// panics, and whatever passes as signed is a record that verifies.
+func FuzzNameInfoCheck(f *testing.F) {
+	v := loadVector(f)
+	f.Add([]byte(`{"name":"alice_test","addr":"0x`+v.Body.Addr+`","publickey":"`+v.Body.PublicKey+`","signature":"`+v.Body.Signature+`"}`), "alice_test")
+	f.Add([]byte(`{"name":"a","addr":"0x0101010101010101010101010101010101010101"}`), "A")
+	f.Add([]byte(`{"addr":"0X01"}`), "")
+	f.Fuzz(func(t *testing.T, answer []byte, asked string) {
+		var info NameInfo
+		if json.Unmarshal(answer, &info) != nil {
+			return
+		}
+		id, ver, err := info.Check(asked)
+		if err != nil {
+			return
+		}
+		if id.IsZero() || info.Addr != id.Hex() {
+			t.Fatalf("accepted addr %q as %s", info.Addr, id)
+		}
+		if ver == SignatureValid {
+			r := Record{Name: CanonicalName(asked), Addr: id, PublicKey: info.PublicKey, Signature: info.Signature}
+			if r.Verify() != nil {
+				t.Fatal("accepted a record that does not verify")
+			}
+		}
+	})
+}
+
+// FuzzOpenJournal: a journal damaged in any way is refused or read, never a
+// panic; what is read can be appended to.
+func FuzzOpenJournal(f *testing.F) {
+	f.Add([]byte(""))
+	f.Add([]byte(`{"name":"alice","addr":"0x0101010101010101010101010101010101010101","owner":"0x0202020202020202020202020202020202020202","tx":"0x01","block":3}` + "\n{\"na"))
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "journal.jsonl")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		j, recs, err := OpenJournal(path)
+		if err != nil {
+			return
+		}
+		defer j.Close()
+		r := Record{Name: "zzz-fuzz", Addr: Address{1}, Owner: Address{2}}
+		had := j.Has(r.Name)
+		if err := j.Append(r, Receipt{}); err != nil {
+			t.Fatal(err)
+		}
+		j.Close()
+		j2, again, err := OpenJournal(path)
+		if err != nil {
+			t.Fatalf("journal unreadable after an append: %v", err)
+		}
+		j2.Close()
+		if want := len(recs) + map[bool]int{false: 1}[had]; len(again) != want {
+			t.Fatalf("%d records, then %d", len(recs), len(again))
 		}
 	})
 }
