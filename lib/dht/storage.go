@@ -16,6 +16,9 @@ const (
 	MaxValuesPerKey = 64 * 1024
 	// maxStoreKeys is MAX_HASHES.
 	maxStoreKeys = 1 << 30
+	// maxListenersPerIP bounds the remote listeners of one key from one
+	// IPv4 address or IPv6 /64 (not an OpenDHT limit).
+	maxListenersPerIP = 256
 )
 
 // stored is one value held for the network. Only the canonical packed
@@ -654,12 +657,22 @@ func (e *engine) storageAddListener(f *family, key wire.InfoHash, n *node, sid u
 	if k.lst == nil {
 		k.lst = &keyListeners{}
 	}
+	ip, fromIP := ipKey(n.addr), 0
 	for _, l := range k.lst.remote {
 		if l.node == n && l.sid == sid {
 			l.time = e.now
 			l.where = w
 			return
 		}
+		if ipKey(l.node.addr) == ip {
+			fromIP++
+		}
+	}
+	if fromIP >= maxListenersPerIP {
+		// OpenDHT has no such bound; without one, a single address could
+		// register hundreds of thousands of listeners on a key within the
+		// rate limit and turn every put there into as many updates.
+		return
 	}
 	if vals := e.storageGet(e.matched, key, w); len(vals) > 0 {
 		e.matched = vals
