@@ -364,3 +364,65 @@ func storedIDs(t *testing.T, n *Node, key wire.InfoHash) []uint64 {
 	}
 	return ids
 }
+
+// TestClusterListenRefresh shrinks the listen timers: listens are re-sent
+// every second and storers forget a listener after 3 s without one. A
+// listen keeps working long after that; once cancelled, the storers drop
+// it.
+func TestClusterListenRefresh(t *testing.T) {
+	nodes := cluster(t, 10, func(i int, c *Config) {
+		c.timing = defaultTiming()
+		c.timing.listenExpire = 2 * time.Second
+		c.timing.reannounceMargin = time.Second
+		c.timing.listenerExpire = 3 * time.Second
+		c.timing.expireMin, c.timing.expireMax = 500*time.Millisecond, 700*time.Millisecond
+	})
+	ctx := ctxT(t)
+	key := wire.InfoHashOf([]byte("refreshed listen"))
+	ch, tok := listenChan(t, nodes[6], key, nil)
+	remoteListeners := func() int {
+		c := 0
+		for i, n := range nodes {
+			if i == 6 {
+				continue
+			}
+			st, err := n.Storage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range st.Keys {
+				if k.Key == key {
+					c += k.Listeners
+				}
+			}
+		}
+		return c
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for remoteListeners() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the listen reached no node")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(7 * time.Second) // more than twice the storers' listener lifetime
+	// Listens go to the 4 closest nodes (LISTEN_NODES).
+	if n := remoteListeners(); n != listenNodes {
+		t.Fatalf("%d remote listeners after several refreshes, want %d", n, listenNodes)
+	}
+	v := &value.Value{Data: []byte("late")}
+	if err := nodes[2].Put(ctx, key, v, PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, ch, "value put after several refreshes", func(ev listenEvent) bool { return ev.id == v.ID })
+	if _, err := nodes[6].CancelListen(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for remoteListeners() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("storers kept a cancelled listen")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
