@@ -506,7 +506,13 @@ func (n *Node) Put(ctx context.Context, key wire.InfoHash, v *value.Value, opt P
 		cryptoRand(b[:])
 		v.ID = binary.LittleEndian.Uint64(b[:])
 	}
-	op := &putOp{key: key, v: v, packed: v.Pack(), permanent: opt.Permanent, result: make(chan error, 1)}
+	packed := v.Pack()
+	// The engine keeps its own copy: the caller may reuse v.
+	own, err := value.Unpack(packed)
+	if err != nil {
+		return fmt.Errorf("dht: put: %w", err)
+	}
+	op := &putOp{key: key, v: own, packed: packed, permanent: opt.Permanent, result: make(chan error, 1)}
 	if err := n.exec(ctx, func(e *engine) {
 		op.created = e.now
 		if !opt.Created.IsZero() {
@@ -551,7 +557,8 @@ func (n *Node) Get(ctx context.Context, key wire.InfoHash, q *value.Query) ([]*v
 
 // GetFunc is Get with results delivered as they arrive: local values
 // first, then each node's answer. cb runs on the caller's goroutine;
-// returning false ends the get (with a nil error).
+// returning false ends the get (with a nil error). Values handed to
+// callbacks may be shared with other operations: do not modify them.
 func (n *Node) GetFunc(ctx context.Context, key wire.InfoHash, q *value.Query, cb func([]*value.Value) bool) error {
 	var query value.Query
 	if q != nil {

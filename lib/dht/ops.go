@@ -245,7 +245,10 @@ func (e *engine) startPut(op *putOp) {
 			}
 			s := f.searches[op.key]
 			if s == nil {
-				s = e.search(f, op.key, nil)
+				if s = e.search(f, op.key, nil); s == nil {
+					op.familyDone(e, f.idx, false)
+					continue
+				}
 			}
 			e.searchPut(s, op)
 			e.scheduleStep(s, e.now)

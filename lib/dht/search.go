@@ -238,6 +238,13 @@ func (e *engine) search(f *family, id wire.InfoHash, op *getOp) *search {
 		s.done = false
 		s.expired = false
 	} else {
+		if len(f.searches) >= maxSearches {
+			e.log.Warn("dht: maximum number of searches reached", "key", id)
+			if op != nil {
+				op.familyDone(e, f.idx, false)
+			}
+			return nil
+		}
 		s = &search{f: f, id: id, refillTime: tMin, stepTime: tMin}
 		f.searches[id] = s
 		if e.debug() {

@@ -11,11 +11,12 @@ import (
 
 // Protocol sizes (opendht.md §0, §10).
 const (
-	targetNodes      = 8  // TARGET_NODES: bucket size, put targets, sync set
-	searchNodes      = 14 // SEARCH_NODES
-	maxRequestedNode = 4  // MAX_REQUESTED_SEARCH_NODES
-	listenNodes      = 4  // LISTEN_NODES
-	searchMaxBad     = 25 // SEARCH_MAX_BAD_NODES
+	targetNodes      = 8       // TARGET_NODES: bucket size, put targets, sync set
+	searchNodes      = 14      // SEARCH_NODES
+	maxRequestedNode = 4       // MAX_REQUESTED_SEARCH_NODES
+	listenNodes      = 4       // LISTEN_NODES
+	searchMaxBad     = 25      // SEARCH_MAX_BAD_NODES
+	maxSearches      = 1 << 20 // MAX_SEARCHES per family
 )
 
 // appendNodes adds the closest good nodes to target to a reply, for the
