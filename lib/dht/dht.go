@@ -177,6 +177,7 @@ func New(cfg Config) (*Node, error) {
 		closed:  make(chan struct{}),
 	}
 	n.rx.max = cfg.RxQueueSize
+	n.rx.maxBytes = rxQueueBytes
 	n.rx.signal = make(chan struct{}, 1)
 	if err := n.bind(&cfg); err != nil {
 		return nil, err

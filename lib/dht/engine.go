@@ -1046,13 +1046,20 @@ func (p *packet) release() {
 
 // rxQueue is the receive queue between the socket readers and the engine
 // (OpenDHT's rcv list): at most max packets, the oldest dropped first.
+// Unlike OpenDHT it is also bounded in bytes, so that a flood of large
+// datagrams cannot queue 65536 of them.
 type rxQueue struct {
-	mu     sync.Mutex
-	q      []packet
-	max    int
-	drops  uint64
-	signal chan struct{}
+	mu       sync.Mutex
+	q        []packet
+	max      int
+	bytes    int
+	maxBytes int
+	drops    uint64
+	signal   chan struct{}
 }
+
+// rxQueueBytes bounds the memory held by queued datagrams.
+const rxQueueBytes = 16 << 20
 
 func (r *rxQueue) push(data []byte, from netip.AddrPort) {
 	var p packet
@@ -1064,13 +1071,16 @@ func (r *rxQueue) push(data []byte, from netip.AddrPort) {
 	}
 	p.from = from
 	p.at = monoNow()
+	size := cap(p.data)
 	r.mu.Lock()
-	if len(r.q) >= r.max {
+	for len(r.q) > 0 && (len(r.q) >= r.max || r.bytes+size > r.maxBytes) {
+		r.bytes -= cap(r.q[0].data)
 		r.q[0].release()
 		r.q = r.q[1:]
 		r.drops++
 	}
 	r.q = append(r.q, p)
+	r.bytes += size
 	r.mu.Unlock()
 	select {
 	case r.signal <- struct{}{}:
@@ -1086,6 +1096,7 @@ func (r *rxQueue) take(dst []packet) []packet {
 	r.mu.Lock()
 	q := r.q
 	r.q = dst[:0]
+	r.bytes = 0
 	r.mu.Unlock()
 	return q
 }

@@ -360,3 +360,31 @@ func FuzzState(f *testing.F) {
 		}
 	})
 }
+
+func TestRxQueue(t *testing.T) {
+	q := rxQueue{max: 3, maxBytes: 1 << 20, signal: make(chan struct{}, 1)}
+	from := netip.MustParseAddrPort("192.0.2.1:1")
+	for i := byte(0); i < 5; i++ {
+		q.push([]byte{i}, from)
+	}
+	got := q.take(nil)
+	if len(got) != 3 || got[0].data[0] != 2 || got[2].data[0] != 4 || q.drops != 2 {
+		t.Fatalf("queue kept %d packets, first %d, drops %d; want the 3 newest", len(got), got[0].data[0], q.drops)
+	}
+	for i := range got {
+		got[i].release()
+	}
+	// The byte bound drops old packets too.
+	q = rxQueue{max: 1000, maxBytes: 3 * smallPacket, signal: make(chan struct{}, 1)}
+	for i := 0; i < 10; i++ {
+		q.push(make([]byte, 100), from)
+	}
+	if got := q.take(nil); len(got) != 3 {
+		t.Fatalf("byte-bounded queue kept %d packets", len(got))
+	}
+	big := make([]byte, 10*smallPacket)
+	q.push(big, from) // alone over the bound: still queued
+	if got := q.take(nil); len(got) != 1 || len(got[0].data) != len(big) {
+		t.Fatal("a large datagram was lost")
+	}
+}
