@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -386,5 +388,26 @@ func TestRxQueue(t *testing.T) {
 	q.push(big, from) // alone over the bound: still queued
 	if got := q.take(nil); len(got) != 1 || len(got[0].data) != len(big) {
 		t.Fatal("a large datagram was lost")
+	}
+}
+
+// TestStateFromDhtnode reads a state file written by the real dhtnode -f
+// (2.4.12) and writes it back byte for byte.
+func TestStateFromDhtnode(t *testing.T) {
+	b, err := os.ReadFile("testdata/dhtnode_state.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s State
+	if err := s.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if s.ID.String() != "80bb2d9696d35500ad3048200f56e448604dbfd2" || len(s.Nodes) != 1 ||
+		s.Nodes[0].Addr != netip.MustParseAddrPort("127.0.0.1:45411") || !strings.HasPrefix(s.Nodes[0].ID.String(), "63a1928a993e") {
+		t.Fatalf("state %+v", s)
+	}
+	out, _ := s.MarshalBinary()
+	if !bytes.Equal(out, b) {
+		t.Fatalf("re-encoded state differs:\n got %x\nwant %x", out, b)
 	}
 }
