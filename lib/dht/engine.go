@@ -97,6 +97,7 @@ type engine struct {
 	bootPeriod   time.Duration
 	confirmJob   *job
 
+	holding   *node // the sender of the message being processed: kept until done
 	listens   map[uint64]*listenOp
 	nextToken uint64
 	waiting   []func() // user operations held while connecting
@@ -338,6 +339,7 @@ func (e *engine) process(m *wire.Message, from netip.AddrPort) {
 	e.stats.recv[m.Kind]++
 	f := e.famOf(from)
 	n := e.getNode(f, m.ID, from, true, m.Client)
+	e.holding = n
 	defer e.forget(f, n)
 
 	switch m.Kind {
@@ -425,6 +427,7 @@ func (e *engine) process(m *wire.Message, from netip.AddrPort) {
 // forget drops the sender and the nodes learned from its message from the
 // node cache if nothing took them.
 func (e *engine) forget(f *family, n *node) {
+	e.holding = nil
 	e.maybeForget(f, n)
 	for i, ln := range e.learned {
 		e.maybeForget(e.famOf(ln.addr), ln)
@@ -496,9 +499,20 @@ func (e *engine) getNode(f *family, id wire.InfoHash, addr netip.AddrPort, confi
 	return n
 }
 
+// adopt returns the cache's object for n's id, putting n back in the
+// cache if it was dropped meanwhile (a node learned from a message can be
+// forgotten and then used by the same message's handlers).
+func (e *engine) adopt(f *family, n *node) *node {
+	if c := f.nodes[n.id]; c != nil {
+		return c
+	}
+	f.nodes[n.id] = n
+	return n
+}
+
 // maybeForget drops n from the node cache when nothing refers to it.
 func (e *engine) maybeForget(f *family, n *node) {
-	if n == nil || n.referenced() {
+	if n == nil || n == e.holding || n.referenced() {
 		return
 	}
 	if f.nodes[n.id] == n {
@@ -559,6 +573,7 @@ func (e *engine) onNewNode(f *family, n *node, confirm int) {
 	if n.client {
 		return
 	}
+	n = e.adopt(f, n)
 	wasEmpty := confirm < 2 && f.tab.growTime < e.now.sub(5*time.Minute)
 	if e.tableInsert(f, n, confirm) || confirm > 0 {
 		e.trySearchInsert(f, n)

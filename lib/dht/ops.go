@@ -513,6 +513,7 @@ const maxListenCache = 4096
 func (e *engine) closeNodeListen(nl *nodeListen) {
 	if nl.sid != 0 && nl.node.sockets[nl.sid] == nl {
 		delete(nl.node.sockets, nl.sid)
+		defer e.maybeForget(e.famOf(nl.node.addr), nl.node)
 	}
 	nl.sid = 0
 	e.cancelRequest(nl.req)

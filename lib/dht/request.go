@@ -154,6 +154,8 @@ func (e *engine) unregister(r *request) {
 		}
 	} else if r.node.pending[r.tid] == r {
 		delete(r.node.pending, r.tid)
+		// The request may have been all that kept the node known.
+		e.maybeForget(e.famOf(r.node.addr), r.node)
 	}
 }
 

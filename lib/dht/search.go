@@ -329,6 +329,7 @@ func (e *engine) insertNode(s *search, n *node, token []byte) bool {
 	if n.client || e.famOf(n.addr) != s.f || s.deleted {
 		return false
 	}
+	n = e.adopt(s.f, n)
 	now := e.now
 	// Find n, or the position after the last node closer than n.
 	pos := len(s.nodes)
