@@ -426,3 +426,38 @@ func TestClusterListenRefresh(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestClusterIPv6 runs a small network on ::1 only.
+func TestClusterIPv6(t *testing.T) {
+	ctx := ctxT(t)
+	var nodes []*Node
+	for i := 0; i < 6; i++ {
+		n, err := New(Config{NoIPv4: true, BindIPv6: netip.IPv6Loopback()})
+		if err != nil {
+			t.Skipf("no IPv6 loopback: %v", err)
+		}
+		defer n.Close()
+		if i > 0 {
+			if err := n.Bootstrap(ctx, nodes[0].Addr6().String()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := nodes[0].Ping(ctx, n.Addr6()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nodes = append(nodes, n)
+	}
+	key := wire.InfoHashOf([]byte("v6"))
+	v := &value.Value{Data: bytes.Repeat([]byte("6"), 5000)}
+	if err := nodes[5].Put(ctx, key, v, PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	vals, err := nodes[3].Get(ctx, key, nil)
+	if err != nil || len(vals) != 1 || !bytes.Equal(vals[0].Data, v.Data) {
+		t.Fatalf("get over IPv6: %v %d", err, len(vals))
+	}
+	in, _ := nodes[0].Info(ctx)
+	if in.IPv6.Good < 5 || in.IPv4.Bound.IsValid() {
+		t.Fatalf("info: %+v", in.IPv6)
+	}
+}
