@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 )
 
 // The client side of the p2p git dialect (swarm.md §5.4), as libgit2
@@ -239,20 +238,27 @@ func readSideBand(ctx context.Context, pr *PktReader) ([]byte, error) {
 	}
 }
 
-// importPack parses a pack into r's object storage. go-git's parser is
-// not hardened against every hostile pack, so a panic is turned into an
-// error.
-func (r *Repo) importPack(pack []byte) (err error) {
+// importPack stores the objects of a received pack in r (readPack: every
+// size bounded, deltas checked).
+func (r *Repo) importPack(pack []byte) error {
 	if len(pack) == 0 {
 		return fmt.Errorf("%w: empty pack", ErrRemote)
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: malformed pack: %v", ErrRemote, p)
+	objs, err := readPack(pack, func(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+		obj, err := r.git.Storer.EncodedObject(plumbing.AnyObject, h)
+		if err != nil {
+			return 0, nil, err
 		}
-	}()
-	if err := packfile.UpdateObjectStorage(r.git.Storer, bytes.NewReader(pack)); err != nil {
-		return fmt.Errorf("%w: pack: %v", ErrRemote, err)
+		data, err := r.ReadObject(h, obj.Type())
+		return obj.Type(), data, err
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrRemote, err)
+	}
+	for _, o := range objs {
+		if _, err := r.WriteObject(o.typ, o.data); err != nil {
+			return err
+		}
 	}
 	return nil
 }

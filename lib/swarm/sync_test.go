@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 )
 
 func TestPktReader(t *testing.T) {
@@ -430,4 +431,66 @@ func TestServeTranscript(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Write(flushPkt)
+}
+
+// A hostile server: whatever bytes it answers, the fetch client and the
+// pack import fail cleanly, never panic.
+func FuzzFetchResponse(f *testing.F) {
+	r, head := tinyRepo(f)
+	// A real answer of jamid's dialect as seed, and mangled forms.
+	var real bytes.Buffer
+	adv, _ := r.advertisement()
+	real.Write(adv)
+	real.Write(pktString("NAK\n"))
+	sb := &sideBand{w: &real}
+	objs, _ := r.packObjects(head, nil)
+	var pack bytes.Buffer
+	packfileEncode(f, r, &pack, objs)
+	sb.Write(pack.Bytes())
+	real.Write(flushPkt)
+	f.Add(real.Bytes())
+	f.Add(real.Bytes()[:len(real.Bytes())/2])
+	f.Add(append(append([]byte{}, adv...), []byte("0008NAK\n0009\x03oops0000")...))
+	f.Add([]byte("0000"))
+	f.Add([]byte("000eversion 1\x000000"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		mem, err := NewMemory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rw := struct {
+			io.Reader
+			io.Writer
+		}{bytes.NewReader(data), io.Discard}
+		_, pack, err := mem.fetchPack(context.Background(), rw, "/x", "")
+		if err == nil && pack != nil {
+			_ = mem.importPack(pack)
+		}
+	})
+}
+
+// A hostile client: whatever it sends, the server answers or fails
+// cleanly.
+func FuzzServeRequest(f *testing.F) {
+	r, head := tinyRepo(f)
+	req := pktString("git-upload-pack /df0f2db225e5e0783c0b6bce7454fcc1763c7588\x00host=x\x00")
+	f.Add(req)
+	f.Add(append(append(append(append([]byte{}, req...), pktString("want "+head.String()+" side-band-64k\n")...), flushPkt...), pktString("done\n")...))
+	f.Add(append(append(append([]byte{}, req...), pktString("have "+head.String()+"\n")...), flushPkt...))
+	f.Add(append(append([]byte{}, req...), pktString("want 0000000000000000000000000000000000000000\ndone\n")...))
+	f.Add([]byte("0004"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rw := struct {
+			io.Reader
+			io.Writer
+		}{bytes.NewReader(data), io.Discard}
+		_ = r.Serve(context.Background(), rw)
+	})
+}
+
+func packfileEncode(t testing.TB, r *Repo, w io.Writer, objs []plumbing.Hash) {
+	t.Helper()
+	if _, err := packfile.NewEncoder(w, r.Storer(), true).Encode(objs, 0); err != nil {
+		t.Fatal(err)
+	}
 }
