@@ -3,6 +3,7 @@ package dht
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -254,16 +255,37 @@ func TestInteropDhtnode(t *testing.T) {
 	d1 := startProc(t, "dhtnode", "-s", "-p", strconv.Itoa(p1))
 	_ = d1
 	g := oneNode(t, nil)
-	deadline := time.Now().Add(20 * time.Second)
+	// dhtnode -s prints nothing: wait until it answers pings.
+	waitUp(t, g, netip.AddrPortFrom(loopback4, uint16(p1)))
+	if err := g.Bootstrap(ctx, fmt.Sprintf("127.0.0.1:%d", p1)); err != nil {
+		t.Fatalf("bootstrap from dhtnode: %v", err)
+	}
+	// Our listen on a dhtnode storer: a raw put to dhtnode alone reaches
+	// us only through dhtnode's "update".
+	ukey := wire.InfoHashOf([]byte("update from dhtnode"))
+	uch, _ := listenChan(t, g, ukey, nil)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err := g.Bootstrap(ctx, fmt.Sprintf("127.0.0.1:%d", p1))
-		if err == nil {
+		in, _ := g.Searches(ctx)
+		listening := false
+		for _, s := range in {
+			for _, sn := range s.Nodes {
+				listening = listening || (s.Key == ukey && sn.Listening)
+			}
+		}
+		if listening {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("bootstrap from dhtnode: %v", err)
+			t.Fatal("no listen confirmed by dhtnode")
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
+	pr := newProbe(t, netip.AddrPortFrom(loopback4, uint16(p1)))
+	uv := &value.Value{ID: 4242, Data: []byte("told by dhtnode")}
+	pr.expect(pr.send(&wire.Message{Kind: wire.KindPut, Hash: ukey, Token: pr.token(ukey), Values: [][]byte{uv.Pack()}}))
+	waitEvent(t, uch, "dhtnode's update", func(ev listenEvent) bool { return ev.id == 4242 && !ev.expired })
+
 	g2 := oneNode(t, nil)
 	if err := g2.Bootstrap(ctx, g.Addr4().String()); err != nil {
 		t.Fatal(err)
@@ -330,5 +352,21 @@ func TestInteropDhtnode(t *testing.T) {
 		_, err := fmt.Sscanf(strings.TrimPrefix(strings.TrimSpace(l), ">> "), "Known nodes: %d good", &good)
 		return err == nil && good > 0
 	})
-	_ = netip.AddrPort{}
+}
+
+// waitUp pings addr from n until it answers.
+func waitUp(t *testing.T, n *Node, addr netip.AddrPort) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		_, err := n.Ping(ctx, addr)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not answer: %v", addr, err)
+		}
+	}
 }
