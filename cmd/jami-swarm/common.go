@@ -100,6 +100,12 @@ func loadAccount(c *ucli.Context) (*acct, error) {
 	return a, nil
 }
 
+// isFile reports an existing path that is not a folder (an archive).
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir()
+}
+
 // conversationsDir is where an account folder keeps its conversations.
 func (a *acct) conversationsDir() string {
 	if a == nil || a.folder == "" {

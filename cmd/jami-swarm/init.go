@@ -93,15 +93,16 @@ func runInit(c *ucli.Context) error {
 			changes[key] = v
 		}
 	}
+	if c.Args().First() == "" && isFile(c.String("account")) {
+		return cli.UsageErrorf("init: give the folder DIR to create the conversation in (the account is not a folder)")
+	}
 	a, err := loadAccount(c)
 	if err != nil {
 		return err
 	}
 	parent := c.Args().First()
 	if parent == "" {
-		if parent = a.conversationsDir(); parent == "" {
-			return cli.UsageErrorf("init: give the folder DIR to create the conversation in (the account is not a folder)")
-		}
+		parent = a.conversationsDir()
 	}
 	r, err := swarm.CreateConversation(parent, a.id, swarm.NewInitial(mode, invited), now())
 	if err != nil {

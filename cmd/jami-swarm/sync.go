@@ -365,15 +365,16 @@ func runClone(c *ucli.Context) error {
 		}
 		expect = plumbing.NewHash(id)
 	}
+	if c.Args().Get(1) == "" && isFile(c.String("account")) {
+		return cli.UsageErrorf("clone: give the folder DIR to create the conversation in (the account is not a folder)")
+	}
 	a, err := loadAccount(c)
 	if err != nil {
 		return err
 	}
 	parent := c.Args().Get(1)
 	if parent == "" {
-		if parent = a.conversationsDir(); parent == "" {
-			return cli.UsageErrorf("clone: give the folder DIR to create the conversation in (the account is not a folder)")
-		}
+		parent = a.conversationsDir()
 	}
 	src := c.Args().First()
 	var r *swarm.Repo
