@@ -210,6 +210,16 @@ func TestServeListenTCP(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &pl); err != nil || pl.Outcome != "merged" || len(pl.Commits) != 1 {
 		t.Errorf("pull: %s %v", out, err)
 	}
+	// Stock git speaks the same git:// dialect: it clones from our server
+	// and finds the pack sound.
+	if gitBin, err := exec.LookPath("git"); err == nil {
+		gdir := filepath.Join(t.TempDir(), "g.git")
+		if out, err := exec.Command(gitBin, "clone", "-q", "--bare", "git://"+strings.TrimSpace(addr)+"/"+conv, gdir).CombinedOutput(); err != nil {
+			t.Errorf("git clone: %v\n%s", err, out)
+		} else if out, err := exec.Command(gitBin, "-C", gdir, "fsck", "--strict").CombinedOutput(); err != nil {
+			t.Errorf("git fsck: %v\n%s", err, out)
+		}
+	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("serve ended with %v", err)
