@@ -258,6 +258,14 @@ type commitResult struct {
 	Type         string `json:"type"`
 }
 
+// membershipChanged drops current jamid's member cache (§2.6) after a
+// commit or pull that may change membership.
+func (w *writer) membershipChanged() {
+	if err := w.r.DropMembersCache(); err != nil {
+		cli.Infof(w.c, "%s: could not remove jamid's member cache: %v", w.r.Path, err)
+	}
+}
+
 // printCommit prints the id of a new commit (stdout) or the JSON result.
 func (w *writer) printCommit(c *swarm.Commit, what string) error {
 	m, _ := swarm.DecodeMessage(c.TextMessage())

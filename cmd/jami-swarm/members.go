@@ -339,6 +339,7 @@ func inviteCommand() *ucli.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", w.r.Path, err)
 			}
+			w.membershipChanged()
 			inv, err := invitationOf(w.r, w.conv)
 			if err != nil {
 				return err
@@ -391,6 +392,7 @@ func joinCommand() *ucli.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", w.r.Path, err)
 			}
+			w.membershipChanged()
 			return w.printCommit(commit, "the join")
 		},
 	}
@@ -421,6 +423,7 @@ func leaveCommand() *ucli.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", w.r.Path, err)
 			}
+			w.membershipChanged()
 			return w.printCommit(commit, "the leave")
 		},
 	}
@@ -513,6 +516,9 @@ func voteCommand(name, usage, description string, unban bool, flags ...ucli.Flag
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", w.r.Path, err)
+			}
+			if resolution != nil {
+				w.membershipChanged()
 			}
 			res := voteResult{Commit: vote.ID.String(), Conversation: w.conv.String(), Type: swarm.TypeVote, Target: uri, TargetType: typ}
 			if resolution != nil {

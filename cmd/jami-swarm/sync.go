@@ -187,6 +187,9 @@ func runPull(c *ucli.Context) error {
 		}
 		return fmt.Errorf("%s: pull from %s: %w", w.r.Path, src, err)
 	}
+	if len(res.Commits) > 0 {
+		w.membershipChanged()
+	}
 	out := pullResult{Conversation: w.conv.String(), Outcome: strings.ReplaceAll(res.Outcome.String(), " ", "-"),
 		Old: res.Old.String(), New: res.New.String(), Remote: res.Remote.String(), Commits: []string{}}
 	for _, h := range res.Commits {

@@ -3,6 +3,7 @@ package swarm
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -294,4 +295,20 @@ func (r *Repo) StoreFile(fileID string, content []byte) (string, error) {
 	}
 	p := filepath.Join(dir, fileID)
 	return p, atomicfile.WriteFile(p, content, atomicfile.Options{Perm: 0o600})
+}
+
+// DropMembersCache removes current upstream jamid's member cache
+// (conversation_data/<id>/members, §2.6) after membership changed behind
+// jamid's back, so that it reads the member directories again. Nothing to
+// do when there is none (jamid 2023 keeps none).
+func (r *Repo) DropMembersCache() error {
+	dir, err := r.DataDir()
+	if err != nil {
+		return err
+	}
+	err = os.Remove(filepath.Join(dir, "members"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
