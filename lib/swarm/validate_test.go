@@ -341,6 +341,16 @@ func ruleCases(t *testing.T, h *history, ids map[string]plumbing.Hash) []ruleCas
 				f["x"] = nil
 			})
 		}, reject},
+		{"vote against someone not in the conversation", func() plumbing.Hash {
+			u := strings.Repeat("c", 40)
+			return h.try("alice", NewVote(u).JSON(), func(f map[string][]byte) { f["votes/ban/members/"+u+"/"+alice] = nil })
+		}, reject},
+		{"ban resolved by a member", func() plumbing.Hash {
+			return h.try("bob", NewMember(ActionBan, alice).JSON(), func(f map[string][]byte) {
+				f[DirBanned+"/"+AdminPath(alice)] = f[AdminPath(alice)]
+				delete(f, AdminPath(alice))
+			})
+		}, reject},
 		{"ban without vote majority", func() plumbing.Hash {
 			return h.try("alice", NewMember(ActionBan, bob).JSON(), func(f map[string][]byte) {
 				f[DirBanned+"/"+MemberPath(bob)] = f[MemberPath(bob)]
