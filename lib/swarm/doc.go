@@ -28,6 +28,17 @@
 //     Fold (current upstream's folded SwarmMessage view).
 //   - Validation (§4): Validator, ValidateClone, ValidateFetch, FetchRange,
 //     MergeBases; Rules2023 or RulesCurrent, optionally Strict.
-//   - Writing: Identity (LoadIdentity), InitConversation, Repo.Append,
-//     Invite, Join, Leave, VoteBan, VoteUnban, Merge / MergeFiles.
+//   - Writing: Identity (LoadIdentity), InitConversation and
+//     CreateConversation (built in a temporary directory, renamed to the
+//     conversation ID), Repo.Append, Send, Reply, Edit, Delete, React,
+//     SetProfile, SendFile with StoreFile/DataDir (the bytes kept in
+//     conversation_data/<id>/), Invite, Join, Leave, VoteBan, VoteUnban,
+//     Merge / MergeFiles; Lock (git's index.lock) for one writer at a time.
+//   - Sync (§5): the p2p git dialect over any io.ReadWriter — pkt-lines
+//     (PktReader, AppendPkt), Repo.Serve (jamid's GitServer answers, round
+//     by round), and the libgit2-style client behind Repo.Pull (fetch,
+//     validate in fetch order, fast-forward or merge, all staged in memory
+//     so that a rejected pull leaves the repository untouched) and Clone
+//     (validated in clone order before anything is written). Received packs
+//     are decoded by a bounded reader of our own, not go-git's parser.
 package swarm
