@@ -5,9 +5,14 @@
 # network only. Later issues extend it: DHT, names, conversation, connection, call.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-export PATH="$root/bin:$PATH"
+export PATH="${JAMIKIT_BIN:-$root/bin}:$PATH"  # tests point JAMIKIT_BIN at freshly built tools
 work=$(mktemp -d "${TMPDIR:-/tmp}/jamikit-demo.XXXXXX")
-cleanup() { if [ "${DEMO_KEEP:-}" = 1 ]; then echo "demo files kept in $work"; else rm -rf "$work"; fi; }
+pids=()
+cleanup() {
+  # Stop only what this script started, by PID.
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && { wait "$p" 2>/dev/null || true; }; done
+  if [ "${DEMO_KEEP:-}" = 1 ]; then echo "demo files kept in $work"; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 cd "$work"
 
@@ -38,7 +43,21 @@ run jami-archive extract "$backup" -o alice-restored --name alice-phone --passwo
 run jami-keygen id alice-restored
 restored_id=$(jami-keygen id alice-restored --json | json jami_id /dev/stdin)
 
-step "5. IDs"
+step "5. Names: a private name server (JamiNS REST API over a registrar contract on an embedded chain)"
+jami-ns serve --ephemeral --listen 127.0.0.1:0 --addr-file ns.url -q > ns.out 2> ns.log &
+ns_pid=$!
+pids+=("$ns_pid")
+for _ in $(seq 300); do [ -s ns.url ] && break; kill -0 "$ns_pid" 2>/dev/null || { cat ns.log >&2; exit 1; }; sleep 0.1; done
+[ -s ns.url ] || { echo "demo: name server did not start" >&2; cat ns.log >&2; exit 1; }
+export JAMI_NS_URL=$(head -n1 ns.url)
+echo "name server at $JAMI_NS_URL"
+run jami-ns register alice --account alice --password-file password
+run jami-ns register bob --account bob.gz
+run jami-ns lookup alice
+run jami-ns reverse "$bob_id"
+run jami-ns lookup nobody-has-this-name || echo "(exit $?: not found)"
+
+step "6. IDs"
 printf 'alice  Jami ID %s\n' "$alice_id"
 printf 'bob    Jami ID %s\n' "$bob_id"
 printf 'alice (restored from %s) Jami ID %s\n' "$(basename "$backup")" "$restored_id"
