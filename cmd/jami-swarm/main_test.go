@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/jamikit/jamikit/lib/cli"
 	"github.com/jamikit/jamikit/lib/swarm"
 )
@@ -27,7 +29,9 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Setenv("JAMI_SWARM_TEST_AS_TOOL", "1")
-	os.Exit(m.Run())
+	// serve --listen and log --follow stop cleanly: nothing may be left
+	// running (os/signal's receiver is the runtime's, started by cli.Run).
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("os/signal.signal_recv"), goleak.IgnoreTopFunction("os/signal.loop"))
 }
 
 const (

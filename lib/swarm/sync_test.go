@@ -364,6 +364,7 @@ func TestPullRefusesForeignHistory(t *testing.T) {
 	if _, err := a.Pull(ctx, c1, PullOptions{Identity: alice}); err == nil {
 		t.Error("garbage accepted")
 	}
+	c1.Close()
 	if snapshot(t, a.Path) != before {
 		t.Error("failed pulls changed the repository")
 	}
