@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 	"github.com/jamikit/jamikit/lib/dht/value"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
@@ -97,23 +98,23 @@ func (e *engine) packFields(sel value.Select, vals []*stored) []byte {
 		}
 		return value.PackFields(sel, vs)
 	}
-	b := mpMap(e.fieldBuf[:0], 2)
-	b = mpStr(b, "f")
-	b = mpArray(b, len(fields))
+	b := msgp.AppendMapHeader(e.fieldBuf[:0], 2)
+	b = msgp.AppendStr(b, "f")
+	b = msgp.AppendArrayHeader(b, len(fields))
 	for _, f := range fields {
-		b = mpUint(b, uint64(f))
+		b = msgp.AppendUint(b, uint64(f))
 	}
-	b = mpStr(b, "v")
-	b = mpArray(b, len(fields)*len(vals))
+	b = msgp.AppendStr(b, "v")
+	b = msgp.AppendArrayHeader(b, len(fields)*len(vals))
 	for _, st := range vals {
 		for _, f := range fields {
 			switch f {
 			case value.FieldID:
-				b = mpUint(b, st.id)
+				b = msgp.AppendUint(b, st.id)
 			case value.FieldValueType:
-				b = mpUint(b, uint64(st.typ))
+				b = msgp.AppendUint(b, uint64(st.typ))
 			case value.FieldSeqNum:
-				b = mpUint(b, uint64(st.seq))
+				b = msgp.AppendUint(b, uint64(st.seq))
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package dht
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/dht/msgp"
 	"github.com/jamikit/jamikit/lib/dht/value"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
@@ -345,11 +347,64 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
+// TestStateForms pins down which encodings of a state file read, and as
+// what: besides OpenDHT's own map, those the general msgpack decoder used
+// before accepted (see readStruct), so that no file that read before
+// stops reading. Declared counts larger than the file are refused before
+// anything is sized by them.
+func TestStateForms(t *testing.T) {
+	id := bytes.Repeat([]byte{7}, wire.HashLen)
+	sa := sockaddr(netip.MustParseAddrPort("127.0.0.1:4242"))
+	str := func(s string) []byte { return msgp.AppendStr(nil, s) }
+	bin := func(p []byte) []byte { return msgp.AppendBin(nil, p) }
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	node := cat([]byte{0x82}, str("id"), bin(id), str("addr"), bin(sa))
+	for _, c := range []struct {
+		name  string
+		in    []byte
+		nodes int // -1: refused
+	}{
+		{"empty map", []byte{0x80}, 0},
+		{"nil", []byte{0xc0}, 0},
+		{"empty array", []byte{0x90}, 0},
+		{"positional", cat([]byte{0x94, 0x01}, bin(id), []byte{0x91}, node, []byte{0x90}), 1},
+		{"positional node", cat([]byte{0x94, 0x01}, bin(id), []byte{0x91, 0x92}, bin(id), bin(sa), []byte{0x90}), 1},
+		{"positional, wrong length", cat([]byte{0x93, 0x01}, bin(id), []byte{0x90}), -1},
+		{"bin key, str id", cat([]byte{0x81}, bin([]byte("id")), str(string(id))), 0},
+		{"nil key skipped", cat([]byte{0x81, 0xc0}, str("anything")), 0},
+		{"int key", []byte{0x81, 0x01, 0x01}, -1},
+		{"negative version", cat([]byte{0x81}, str("v"), []byte{0xff}), 0},
+		{"float version", cat([]byte{0x81}, str("v"), []byte{0xca, 0, 0, 0, 0}), -1},
+		{"nil node: no id", cat([]byte{0x81}, str("nodes"), []byte{0x93, 0xc0, 0x90}, node), -1},
+		{"node without addr skipped", cat([]byte{0x81}, str("nodes"), []byte{0x92, 0x81}, str("id"), bin(id), node), 1},
+		{"last id counts", cat([]byte{0x82}, str("id"), bin(id[:3]), str("id"), []byte{0xc0}), 0},
+		{"values skipped", cat([]byte{0x81}, str("values"), []byte{0xc7, 0x01, 0x05, 0xaa}), 0},
+		{"trailing bytes", cat([]byte{0x81}, str("nodes"), []byte{0x91}, node, []byte{0xc1}), 1},
+		{"reserved byte", cat([]byte{0x81}, str("values"), []byte{0xc1}), -1},
+		{"truncated", []byte{0x84}, -1},
+		{"2^32-1 nodes", cat([]byte{0x81}, str("nodes"), []byte{0xdd, 0xff, 0xff, 0xff, 0xff}), -1},
+		{"4 GiB id", cat([]byte{0x81}, str("id"), []byte{0xc6, 0xff, 0xff, 0xff, 0xff}), -1},
+	} {
+		var s State
+		err := s.UnmarshalBinary(c.in)
+		if c.nodes < 0 {
+			if !errors.Is(err, ErrState) {
+				t.Errorf("%s: err %v, want ErrState", c.name, err)
+			}
+			continue
+		}
+		if err != nil || len(s.Nodes) != c.nodes {
+			t.Errorf("%s: err %v, %d nodes, want %d", c.name, err, len(s.Nodes), c.nodes)
+		}
+	}
+}
+
 func FuzzState(f *testing.F) {
 	s := State{ID: wire.InfoHashOf([]byte("me")), Nodes: []wire.NodeInfo{{ID: wire.InfoHashOf([]byte("a")), Addr: netip.MustParseAddrPort("192.0.2.1:4222")}}}
 	b, _ := s.MarshalBinary()
 	f.Add(b)
 	f.Add([]byte{0x80})
+	f.Add([]byte{0x94, 0x01, 0xc0, 0x91, 0x92, 0xc0, 0xc0, 0x90})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var s State
 		if s.UnmarshalBinary(b) != nil {
