@@ -70,6 +70,7 @@ func newApp() *ucli.App {
 			&ucli.BoolFlag{Name: "syslog", Aliases: []string{"L"}, Usage: "send the DHT logs to syslog"},
 			&ucli.BoolFlag{Name: "no-rate-limit", Aliases: []string{"U"}, Usage: "no request rate limits and no storage size limit"},
 			&ucli.BoolFlag{Name: "public-stable", Aliases: []string{"P"}, Usage: "listens last 5 minutes; no re-bootstrap after a failed search"},
+			&ucli.StringFlag{Name: "persist", Aliases: []string{"f"}, TakesFile: true, Usage: "keep the node id and known nodes in `FILE` (OpenDHT's state file) across restarts"},
 			&ucli.UintFlag{Name: "nodes", Value: 1, Usage: "run `N` nodes in this process, bootstrapped to each other"},
 			&ucli.BoolFlag{Name: "json", Usage: "console: ll prints JSON"},
 		},
@@ -85,6 +86,7 @@ const envDaemon = "DHTNODE_DAEMONIZED"
 
 type options struct {
 	cfg       dht.Config
+	persist   string
 	count     int
 	service   bool
 	bootstrap []string
@@ -161,6 +163,7 @@ func parseOptions(c *ucli.Context) (options, error) {
 		PublicStable: c.Bool("public-stable"),
 	}
 	o.service = c.Bool("service") || c.Bool("daemonize")
+	o.persist = c.String("persist")
 	o.jsonLL = c.Bool("json")
 	return o, nil
 }
@@ -179,12 +182,29 @@ func run(c *ucli.Context) error {
 	}
 	defer closeLog()
 	o.cfg.Logger = logs.logger()
+	if o.persist != "" {
+		if err := loadState(o.persist, &o.cfg); err != nil {
+			return err
+		}
+	}
 
 	net, err := startNetwork(c.Context, o.cfg, o.count, o.bootstrap, logs.logger())
+	if err != nil && o.persist != "" && c.Uint("port") == 0 && o.cfg.Port != 0 {
+		// The port saved last time is taken: any port will do.
+		o.cfg.Port = 0
+		net, err = startNetwork(c.Context, o.cfg, o.count, o.bootstrap, logs.logger())
+	}
 	if err != nil {
 		return err
 	}
 	defer net.close()
+	if o.persist != "" {
+		defer func() {
+			if err := saveState(o.persist, net.nodes[0]); err != nil {
+				fmt.Fprintf(cli.Stderr(c), "dhtnode: saving the state: %v\n", err)
+			}
+		}()
+	}
 	out := cli.Stdout(c)
 	for _, b := range o.bootstrap {
 		fmt.Fprintf(out, "Bootstrap: %s\n", b)
@@ -222,8 +242,8 @@ func daemonize() error {
 	defer null.Close()
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), envDaemon+"=1")
+	// The working folder stays: relative -f and -l paths keep their meaning.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("daemonize: %w", err)

@@ -172,3 +172,77 @@ func TestDaemonize(t *testing.T) {
 	}
 	stopped = true
 }
+
+// runService starts exe -s with args, returns the node id of its first
+// banner line, and a function that stops it with SIGINT.
+func runService(t *testing.T, exe string, args ...string) (id string, port int, stop func()) {
+	t.Helper()
+	cmd := exec.Command(exe, append([]string{"-s"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	rx := regexp.MustCompile(`^OpenDHT node ([0-9a-f]{40}) running on port (\d+)$`)
+	for sc.Scan() {
+		if m := rx.FindStringSubmatch(sc.Text()); m != nil {
+			id = m[1]
+			port, _ = strconv.Atoi(m[2])
+			break
+		}
+	}
+	if id == "" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("dhtnode -s %v: no banner; stderr %s", args, stderr.String())
+	}
+	return id, port, func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("dhtnode -s %v: %v; stderr %s", args, err, stderr.String())
+		}
+	}
+}
+
+// -f: the node id and the port survive a restart; the file is private.
+func TestPersist(t *testing.T) {
+	exe := buildDhtnode(t)
+	state := filepath.Join(t.TempDir(), "state")
+	id1, port1, stop := runService(t, exe, "-f", state)
+	stop()
+	fi, err := os.Stat(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("state file mode %v", fi.Mode().Perm())
+	}
+	if p := savedPort(state + "_port.txt"); int(p) != port1 {
+		t.Errorf("port file says %d, node ran on %d", p, port1)
+	}
+	id2, port2, stop := runService(t, exe, "-f", state)
+	stop()
+	if id2 != id1 || port2 != port1 {
+		t.Errorf("restart with -f: node %s port %d, was %s port %d", id2, port2, id1, port1)
+	}
+	// An explicit port wins over the saved one.
+	want := freeUDPPort(t)
+	_, port3, stop := runService(t, exe, "-f", state, "-p", strconv.Itoa(want))
+	stop()
+	if port3 != want {
+		t.Errorf("-f with -p %d: port %d", want, port3)
+	}
+
+	// A file that is not a state file: an error naming it, nothing started.
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("not msgpack"), 0o600)
+	out, err := exec.Command(exe, "-s", "-f", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "dhtnode: "+bad+": ") {
+		t.Errorf("dhtnode -f with a bad file: %v, %q", err, out)
+	}
+}

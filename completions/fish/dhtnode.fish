@@ -18,6 +18,7 @@ complete -c dhtnode -n '__fish_dhtnode_no_subcommand' -l logfile -s l -r -d 'wri
 complete -c dhtnode -n '__fish_dhtnode_no_subcommand' -f -l syslog -s L -d 'send the DHT logs to syslog'
 complete -c dhtnode -n '__fish_dhtnode_no_subcommand' -f -l no-rate-limit -s U -d 'no request rate limits and no storage size limit'
 complete -c dhtnode -n '__fish_dhtnode_no_subcommand' -f -l public-stable -s P -d 'listens last 5 minutes; no re-bootstrap after a failed search'
+complete -c dhtnode -n '__fish_dhtnode_no_subcommand' -l persist -s f -r -d 'keep the node id and known nodes in `FILE` (OpenDHT\'s state file) across restarts'
 complete -c dhtnode -n '__fish_dhtnode_no_subcommand' -f -l nodes -r -d 'run `N` nodes in this process, bootstrapped to each other'
 complete -c dhtnode -n '__fish_dhtnode_no_subcommand' -f -l json -d 'console: ll prints JSON'
 complete -c dhtnode -n '__fish_dhtnode_no_subcommand' -f -l verbose -s v -d 'debug logs on stderr'

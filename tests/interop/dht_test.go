@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/dht"
 	"github.com/jamikit/jamikit/tests/toolbin"
 )
 
@@ -101,7 +102,8 @@ func (l *lockedBuf) String() string {
 
 // startNode runs a DHT node process until the test ends, then stops it by
 // its PID (SIGTERM, then SIGKILL), and shows its output if the test failed.
-func startNode(t *testing.T, name string, args ...string) {
+// stop stops it earlier (SIGINT, as a user's Ctrl-C) and returns its output.
+func startNode(t *testing.T, name string, args ...string) (stop func() string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	out := &lockedBuf{}
@@ -112,22 +114,32 @@ func startNode(t *testing.T, name string, args ...string) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("%s %s: stopped with %v", name, strings.Join(args, " "), err)
+	var once sync.Once
+	halt := func(sig os.Signal) {
+		once.Do(func() {
+			cmd.Process.Signal(sig)
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("%s %s: stopped with %v", name, strings.Join(args, " "), err)
+				}
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Errorf("%s %s: still running 15 s after %v", name, strings.Join(args, " "), sig)
 			}
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-			t.Errorf("%s %s: still running 15 s after SIGTERM", name, strings.Join(args, " "))
-		}
+		})
+	}
+	t.Cleanup(func() {
+		halt(syscall.SIGTERM)
 		if t.Failed() {
 			t.Logf("%s %s output:\n%s", name, strings.Join(args, " "), out.String())
 		}
 	})
+	return func() string {
+		halt(syscall.SIGINT)
+		return out.String()
+	}
 }
 
 // freePorts returns the first of n consecutive UDP ports free on IPv4 and
@@ -321,4 +333,63 @@ func TestDHTInterop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pingID returns the node id answering at addr.
+func pingID(ctx context.Context, t *testing.T, addr string) string {
+	t.Helper()
+	f := strings.Fields(newTool(t, "jami-dht").run(ctx, nil, "ping", addr))
+	if len(f) < 2 {
+		t.Fatalf("jami-dht ping %s: %q", addr, f)
+	}
+	return f[1]
+}
+
+// The state file of -f (node id, known nodes, and the port file next to
+// it) is OpenDHT's: a node id saved by the real dhtnode is taken over by
+// ours, on the saved port, and the file ours writes back is read by the
+// real one.
+func TestDhtnodeStateInterop(t *testing.T) {
+	requireOpenDHT(t)
+	ctx := testContext(t)
+	ours, err := toolbin.Path("dhtnode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePorts(t, 2)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	state := filepath.Join(t.TempDir(), "state")
+	// A neighbour, so that there are nodes to save.
+	startNode(t, realDhtnode, "-s", "-p", strconv.Itoa(port+1))
+	neighbour := "127.0.0.1:" + strconv.Itoa(port+1)
+	pingID(ctx, t, neighbour)
+
+	stop := startNode(t, realDhtnode, "-s", "-p", strconv.Itoa(port), "-f", state, "-b", neighbour)
+	id := pingID(ctx, t, addr)
+	stop()
+	if _, err := os.Stat(state); err != nil {
+		t.Fatalf("the real dhtnode wrote no state: %v", err)
+	}
+
+	stop = startNode(t, ours, "-s", "-f", state)
+	if got := pingID(ctx, t, addr); got != id {
+		t.Errorf("our dhtnode -f on the real one's state: node %s on %s, want %s", got, addr, id)
+	}
+	if out := stop(); !strings.Contains(out, "OpenDHT node "+id+" running on port "+strconv.Itoa(port)+"\n") {
+		t.Errorf("our dhtnode -f: banner %q", out)
+	}
+	var st dht.State
+	b, err := os.ReadFile(state)
+	if err == nil {
+		err = st.UnmarshalBinary(b)
+	}
+	if err != nil || st.ID.String() != id {
+		t.Fatalf("state written by our dhtnode: %v, id %s", err, st.ID)
+	}
+
+	stop = startNode(t, realDhtnode, "-s", "-f", state)
+	if got := pingID(ctx, t, addr); got != id {
+		t.Errorf("the real dhtnode -f on our state: node %s on %s, want %s", got, addr, id)
+	}
+	stop()
 }
