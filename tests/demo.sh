@@ -17,7 +17,15 @@ trap cleanup EXIT
 cd "$work"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+# run shows a command as one would type it (arguments with spaces quoted), then runs it.
+run() {
+  local shown='$' a
+  for a in "$@"; do
+    case $a in *[[:space:]\'\"\$\!\*\?]*) shown+=" '${a//\'/\'\\\'\'}'" ;; *) shown+=" $a" ;; esac
+  done
+  printf '%s\n' "$shown"
+  "$@"
+}
 json() { sed -n 's/.*"'"$1"'": *"\([^"]*\)".*/\1/p' "$2" | head -n1; }
 
 umask 077
@@ -57,7 +65,26 @@ run jami-ns lookup alice
 run jami-ns reverse "$bob_id"
 run jami-ns lookup nobody-has-this-name || echo "(exit $?: not found)"
 
-step "6. IDs"
+step "6. A conversation: a git repository of signed commits, as jamid keeps it"
+run jami-archive extract bob.gz -o bob --name bob-laptop
+mkdir -p alice-convs bob-convs
+conv=$(jami-swarm init --account alice --title "Demo" --json alice-convs | json conversation /dev/stdin)
+A=alice-convs/$conv B=bob-convs/$conv
+run jami-swarm invite --account alice -C "$A" "$bob_id"
+run jami-swarm send --account alice -C "$A" "Hello Bob, welcome to the demo"
+run jami-swarm clone --account bob "$A" bob-convs
+run jami-swarm send --account bob -C "$B" "Hi Alice!"
+run jami-swarm send --account alice -C "$A" "Both of us wrote at once: pull merges"
+run jami-swarm pull --account alice -C "$A" "$B"
+run jami-swarm pull --account bob -C "$B" "$A"
+run jami-swarm log -C "$B"
+run jami-swarm members -C "$A"
+run jami-swarm verify -C "$A"
+run jami-swarm verify -C "$B" --rules 2023
+[ "$(jami-swarm info -C "$A" --json | json head /dev/stdin)" = "$(jami-swarm info -C "$B" --json | json head /dev/stdin)" ] ||
+  { echo "demo: the two copies did not converge" >&2; exit 1; }
+
+step "7. IDs"
 printf 'alice  Jami ID %s\n' "$alice_id"
 printf 'bob    Jami ID %s\n' "$bob_id"
 printf 'alice (restored from %s) Jami ID %s\n' "$(basename "$backup")" "$restored_id"
