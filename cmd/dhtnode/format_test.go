@@ -196,3 +196,23 @@ func TestInfoText(t *testing.T) {
 		t.Errorf("nodeInfoLine without IPv6: %q", got)
 	}
 }
+
+// getoptArgs never panics, keeps every character of the arguments, and
+// rewriting its own output changes nothing.
+func FuzzGetoptArgs(f *testing.F) {
+	for _, s := range []string{"-sU -p4222", "-sp4222 -v", "-b=host:1 -s", "-b -sX", "-- -pU", "-", "-l", "--nodes 3 -sn0x10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args := append([]string{"dhtnode"}, strings.Split(s, " ")...)
+		once := getoptArgs(args)
+		twice := getoptArgs(once)
+		if !slices.Equal(once, twice) {
+			t.Fatalf("getoptArgs(%q) = %q, again %q", args, once, twice)
+		}
+		strip := func(a []string) string { return strings.ReplaceAll(strings.Join(a, ""), "-", "") }
+		if strip(once) != strip(args) {
+			t.Fatalf("getoptArgs(%q) = %q: characters changed", args, once)
+		}
+	})
+}

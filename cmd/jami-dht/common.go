@@ -62,9 +62,15 @@ func newNode(c *ucli.Context) (*dht.Node, error) {
 
 // joinDHT starts the node and waits until one bootstrap node answers.
 func joinDHT(ctx context.Context, c *ucli.Context) (*dht.Node, error) {
-	hosts := c.StringSlice("bootstrap")
+	var hosts []string
+	for _, h := range c.StringSlice("bootstrap") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
 	if len(hosts) == 0 {
-		return nil, cli.UsageErrorf("no --bootstrap node")
+		// An empty $JAMI_BOOTSTRAP counts as unset (CONVENTIONS.md).
+		hosts = cli.BootstrapFlag().Value.Value()
 	}
 	n, err := newNode(c)
 	if err != nil {
@@ -77,7 +83,10 @@ func joinDHT(ctx context.Context, c *ucli.Context) (*dht.Node, error) {
 			// nodes are not there, or not on this network id.
 			return nil, cli.Errorf(cli.ExitTimeout, "no answer from bootstrap node %s (network %d)", strings.Join(hosts, ", "), c.Uint("network"))
 		}
-		return nil, fmt.Errorf("bootstrap %s: %w", strings.Join(hosts, ", "), err)
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return nil, fmt.Errorf("bootstrap %s: %w", strings.Join(hosts, ", "), err)
+		}
+		return nil, err // names the host already
 	}
 	cli.Logger(c).Debug("bootstrapped", "node", n.ID(), "port", n.Addr4().Port())
 	return n, nil
@@ -235,19 +244,19 @@ func idHex(id uint64) string { return strconv.FormatUint(id, 16) }
 
 // valueJSON is a value in --json output.
 type valueJSON struct {
-	ID        string `json:"id"` // hexadecimal, as printed by dhtnode
-	Type      uint16 `json:"type"`
-	UserType  string `json:"user_type,omitempty"`
-	Data      []byte `json:"data,omitempty"` // base64
-	Size      int    `json:"size"`           // OpenDHT's Value::size()
-	Signed    bool   `json:"signed,omitempty"`
-	Seq       *int   `json:"seq,omitempty"`   // signed values
-	Owner     string `json:"owner,omitempty"` // signer's public key id
-	To        string `json:"to,omitempty"`    // recipient's public key id
-	Encrypted bool   `json:"encrypted,omitempty"`
-	Cypher    []byte `json:"cypher,omitempty"` // base64
-	Priority  *uint8 `json:"priority,omitempty"`
-	Expired   bool   `json:"expired,omitempty"` // listen: the value expired or was removed
+	ID        string  `json:"id"` // hexadecimal, as printed by dhtnode
+	Type      uint16  `json:"type"`
+	UserType  string  `json:"user_type,omitempty"`
+	Data      *[]byte `json:"data,omitempty"` // base64; absent when encrypted
+	Size      int     `json:"size"`           // OpenDHT's Value::size()
+	Signed    bool    `json:"signed,omitempty"`
+	Seq       *int    `json:"seq,omitempty"`   // signed values
+	Owner     string  `json:"owner,omitempty"` // signer's public key id
+	To        string  `json:"to,omitempty"`    // recipient's public key id
+	Encrypted bool    `json:"encrypted,omitempty"`
+	Cypher    []byte  `json:"cypher,omitempty"` // base64
+	Priority  *uint8  `json:"priority,omitempty"`
+	Expired   bool    `json:"expired,omitempty"` // listen: the value expired or was removed
 }
 
 func toJSON(v *value.Value) valueJSON {
@@ -256,10 +265,11 @@ func toJSON(v *value.Value) valueJSON {
 		j.Encrypted, j.Cypher = true, v.Cypher
 		return j
 	}
-	j.Data = v.Data
-	if j.Data == nil {
-		j.Data = []byte{}
+	data := v.Data
+	if data == nil {
+		data = []byte{}
 	}
+	j.Data = &data
 	if v.IsSigned() {
 		seq := int(v.Seq)
 		j.Signed, j.Seq, j.Owner = true, &seq, v.OwnerID().String()
