@@ -189,6 +189,43 @@ func TestSwarmJamidHistoryReadByJamiSwarm(t *testing.T) {
 		t.Errorf("log --from %s -n 2 prints %v", edit, page)
 	}
 
+	// The folded view (spec §7.3) of jamid's 2023 forms: the
+	// application/edited-message replaces the original's body and keeps the
+	// old one in editions, the react-to commit becomes a reaction, and
+	// neither is a message of its own.
+	type folded struct {
+		ID        string              `json:"id"`
+		Type      string              `json:"type"`
+		Body      map[string]string   `json:"body"`
+		Reactions []map[string]string `json:"reactions"`
+		Editions  []map[string]string `json:"editions"`
+	}
+	var fold []folded
+	byID := map[string]folded{}
+	for _, line := range strings.Split(strings.TrimSpace(sw.run(ctx, nil, "log", "--json", "folded", "-C", repo)), "\n") {
+		var m folded
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log --json folded line %q: %v", line, err)
+		}
+		fold = append(fold, m)
+		byID[m.ID] = m
+	}
+	var foldIDs []string
+	for _, m := range fold {
+		foldIDs = append(foldIDs, m.ID)
+	}
+	if want := []string{add, fileMsg["id"], reply, first, conv}; !reflect.DeepEqual(foldIDs, want) {
+		t.Errorf("log --json folded messages %v, want %v", foldIDs, want)
+	}
+	if m := byID[first]; m.Body["body"] != "edited body" ||
+		len(m.Editions) != 1 || m.Editions[0]["body"] != text ||
+		len(m.Reactions) != 1 || m.Reactions[0]["id"] != react || m.Reactions[0]["body"] != "👍" {
+		t.Errorf("log --json folded shows the edited, reacted-to message as %+v", m)
+	}
+	if m := byID[reply]; m.Body["body"] != "a reply" || m.Body["reply-to"] != first {
+		t.Errorf("log --json folded shows the reply as %+v", m)
+	}
+
 	// verify replays jamid's validation (and our stricter checks: every
 	// signature and certificate chain, the files of edits) on jamid's own
 	// repository, under both rule sets; jamid's account folder is given so
