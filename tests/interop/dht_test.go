@@ -54,7 +54,7 @@ func requireOpenDHT(t *testing.T) {
 // pyClient is a python3-opendht DhtRunner on loopback doing one operation:
 //
 //	get BOOT KEY          prints [{"id", "data" (base64), "user_type"}]
-//	put BOOT KEY FILE     prints {"ok", "id"}
+//	put BOOT KEY FILE [TYPE]  prints {"ok", "id"}
 //
 // (DhtRunner.shutdown followed by join hangs in 2.4.12's binding; join
 // alone stops the node.)
@@ -69,7 +69,7 @@ if mode == "get":
     vals = r.get(k)
     print(json.dumps([{"id": v.id, "data": base64.b64encode(bytes(v.data)).decode(), "user_type": v.user_type} for v in vals]))
 else:
-    v = dht.Value(open(sys.argv[4], "rb").read())
+    v = dht.Value(open(sys.argv[4], "rb").read(), int(sys.argv[5]) if len(sys.argv) > 5 else 0)
     ok = r.put(k, v)
     print(json.dumps({"ok": ok, "id": v.id}))
 sys.stdout.flush()
@@ -260,6 +260,8 @@ func TestDHTInterop(t *testing.T) {
 	ctx := testContext(t)
 	nw := startMixedNetwork(ctx, t)
 	jd := newTool(t, "jami-dht")
+	// Runs alongside the other checks: it takes a value's lifetime.
+	expiry := watchExpiry(ctx, t, nw)
 
 	for i, size := range []int{10, 599, 600, 3000, 60 * 1024} {
 		t.Run(fmt.Sprintf("jami-dht put, python get, %d bytes", size), func(t *testing.T) {
@@ -332,6 +334,80 @@ func TestDHTInterop(t *testing.T) {
 				t.Errorf("jami-dht listen: data differs from the %d bytes python put", len(data))
 			}
 		})
+	}
+	t.Run("jami-dht listen sees a python value expire", expiry)
+}
+
+// watchExpiry starts a jami-dht listen, then python3-opendht puts an ICE
+// candidates value (type 5, one minute of life) at its key: the storing
+// nodes, real ones among them, push the value and, a minute later, its
+// expiry. The returned test waits for both.
+func watchExpiry(ctx context.Context, t *testing.T, nw dhtNet) func(*testing.T) {
+	key := uniqueKey("expiry")
+	exe, err := toolbin.Path("jami-dht")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, exe, "listen", "-q", "-b", nw.real2, "--json", "--timeout", "150s", key)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	stderr := &lockedBuf{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	type event struct {
+		ID      string `json:"id"`
+		Type    int    `json:"type"`
+		Expired bool   `json:"expired"`
+	}
+	events := make(chan event, 16)
+	go func() {
+		defer close(events)
+		dec := json.NewDecoder(stdout)
+		for {
+			var e event
+			if dec.Decode(&e) != nil {
+				return
+			}
+			events <- e
+		}
+	}()
+	file, _ := randomFile(t, 100)
+	var put struct {
+		OK bool   `json:"ok"`
+		ID uint64 `json:"id"`
+	}
+	nw.python(ctx, t, &put, "put", nw.real1, key, file, "5")
+	if !put.OK {
+		t.Fatal("python put of an ICE candidates value failed")
+	}
+	return func(t *testing.T) {
+		defer func() {
+			cmd.Process.Signal(os.Interrupt)
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("jami-dht listen stderr:\n%s", stderr.String())
+			}
+		}()
+		want := strconv.FormatUint(put.ID, 16)
+		seen := false
+		for e := range events {
+			switch {
+			case e.ID != want || e.Type != 5:
+				t.Errorf("listen: unexpected value %+v", e)
+			case !e.Expired:
+				seen = true
+			case !seen:
+				t.Fatalf("listen: value %s expired before it was seen", want)
+			default:
+				return
+			}
+		}
+		t.Fatalf("jami-dht listen ended without the expiry of %s (seen: %v)", want, seen)
 	}
 }
 
