@@ -175,8 +175,8 @@ for kind in ping get put; do
 done
 for kind in ping get put; do
   o=$(kv "${R[o,$kind,max]}" replies_per_cpu_s); t=$(kv "${R[t,$kind,max]}" replies_per_cpu_s)
-  ow="$(persec "$(kv "${R[o,$kind,max]}" replies_per_s)") at $(kv "${R[o,$kind,max]}" node_cpu_pct) % CPU"
-  tw="$(persec "$(kv "${R[t,$kind,max]}" replies_per_s)") at $(kv "${R[t,$kind,max]}" node_cpu_pct) % CPU"
+  ow="$(persec "$(kv "${R[o,$kind,max]}" replies_per_s)") at $(kv "${R[o,$kind,max]}" node_cpu_pct) % CPU, $(kv "${R[o,$kind,max]}" node_wait_pct) % waiting"
+  tw="$(persec "$(kv "${R[t,$kind,max]}" replies_per_s)") at $(kv "${R[t,$kind,max]}" node_cpu_pct) % CPU, $(kv "${R[t,$kind,max]}" node_wait_pct) % waiting"
   row "$kind replies/s at one core (saturating load: replies per node CPU-second; measured rate)" \
     "$(persec "$o") ($ow)" "$(persec "$t") ($tw)" "$(div "$o" "$t")" "≥" "1.00"
 done
@@ -213,8 +213,10 @@ fi
 echo "Single node: \`dhtnode -s -U -p PORT\` (ours) and \`$ref -s -U -p PORT\`, $pinning; -U lifts"
 echo "the rate limits that would otherwise drop a loopback flood. CPU per reply = utime+stime of the node"
 echo "over a $dur window / replies, after 1 s of warm-up; replies/s at one core = replies / node CPU seconds"
-echo "under a closed loop of 256 requests in flight (the machine is shared: the node may get less than its"
-echo "core, so the measured rate and CPU share are shown too). Requests go in batches (sendmmsg), one client id,"
+echo "under a closed loop of 256 requests in flight. The machine is shared: other processes run on core 1 too,"
+echo "so the node may get less than the core; the measured rate, its CPU share and the time its threads spent"
+echo "runnable but waiting for the CPU (schedstat run delay, summed over threads) are shown in brackets."
+echo "Requests go in batches (sendmmsg), one client id,"
 echo "gets on a key holding one 64-byte value, puts of new 64-byte values over 4,096 keys. Network: ours"
 echo "\`dhtnode --nodes $nnet -s -p BASE\`, theirs \`$ref -s -p BASE+i -b 127.0.0.1:BASE\` × $nnet, ${settle} s to form;"
 echo "the client is lib/dht (three client nodes: one puts, one listens, a third gets) for both networks,"

@@ -83,6 +83,9 @@ type client struct {
 	bufs [][]byte
 
 	replies atomic.Int64 // "r" datagrams
+	// lastTID is the highest tid answered, among those the closed loop
+	// sent (tids are sequence numbers there).
+	lastTID atomic.Uint32
 	errs    atomic.Int64 // "e" datagrams
 	other   atomic.Int64 // requests from the node (its table upkeep), parts, junk
 	notify  chan struct{}
@@ -149,6 +152,11 @@ func (c *client) read() {
 			switch m.Kind {
 			case wire.KindReply:
 				r++
+				// Newer than the last answered (serial-number order: the
+				// setup requests' random tids are far off and ignored).
+				if d := m.TID - c.lastTID.Load(); d > 0 && d < 1<<20 {
+					c.lastTID.Store(m.TID)
+				}
 				c.mu.Lock()
 				if f := c.onReply; f != nil {
 					f(&m)
@@ -333,6 +341,28 @@ func rssKiB(pid int) (int64, error) {
 	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 }
 
+// runDelay returns the time the threads of pid spent runnable but waiting
+// for a CPU (the second field of /proc/PID/task/TID/schedstat): on a shared
+// machine it tells a node starved of its core from an idle one.
+func runDelay(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			sum += v
+		}
+	}
+	return time.Duration(sum)
+}
+
 // selfCPU is the generator's own CPU time, to show whether it, and not
 // the node, was the bottleneck.
 func selfCPU() time.Duration {
@@ -447,16 +477,18 @@ func cmdLoad(args []string) error {
 			}
 		}
 	} else {
-		// Closed loop: keep -window requests in flight. Requests that got
-		// no answer within 50 ms are written off (lost in a full socket
-		// buffer), so that a drop does not stall the window.
+		// Closed loop: keep -window requests in flight. Both nodes answer
+		// in order (one engine thread reads one socket), so the requests in
+		// flight are those after the last one answered: a lost request or
+		// reply does not shrink the window. When nothing at all comes back
+		// for 50 ms, everything in flight is written off.
 		run = func(d time.Duration) (int64, error) {
 			end := time.Now().Add(d)
-			var sent, writtenOff int64
-			base := c.replies.Load()
+			var sent int64
+			c.lastTID.Store(uint32(seq))
 			t := time.NewTimer(time.Hour)
 			for time.Now().Before(end) {
-				inflight := sent - (c.replies.Load() - base) - writtenOff
+				inflight := int64(uint32(seq) - c.lastTID.Load())
 				if inflight < int64(*window) {
 					n := int(min(int64(*window)-inflight, batch))
 					if err := sendN(n); err != nil {
@@ -469,7 +501,7 @@ func cmdLoad(args []string) error {
 				select {
 				case <-c.notify:
 				case <-t.C:
-					writtenOff += inflight
+					c.lastTID.Store(uint32(seq))
 				}
 			}
 			return sent, nil
@@ -484,7 +516,7 @@ func cmdLoad(args []string) error {
 	if err != nil {
 		return err
 	}
-	self0, t0 := selfCPU(), time.Now()
+	wait0, self0, t0 := runDelay(*pid), selfCPU(), time.Now()
 	sent, err := run(*dur)
 	if err != nil {
 		return err
@@ -494,7 +526,7 @@ func cmdLoad(args []string) error {
 	if err != nil {
 		return err
 	}
-	self1 := selfCPU()
+	self1, wait1 := selfCPU(), runDelay(*pid)
 	replies := c.replies.Load() - r0
 	rss, _ := rssProc(*pid)
 	perReply := 0.0
@@ -508,10 +540,11 @@ func cmdLoad(args []string) error {
 	if cpu1 > cpu0 {
 		perCPU = float64(replies) / (cpu1 - cpu0).Seconds()
 	}
-	fmt.Printf("kind=%s rate=%d secs=%.3f sent=%d replies=%d errors=%d other=%d replies_per_s=%.0f replies_per_cpu_s=%.0f node_cpu_s=%.2f node_cpu_us_per_reply=%.2f node_cpu_pct=%.0f gen_cpu_pct=%.0f rss_kib=%d\n",
+	fmt.Printf("kind=%s rate=%d secs=%.3f sent=%d replies=%d errors=%d other=%d replies_per_s=%.0f replies_per_cpu_s=%.0f node_cpu_s=%.2f node_cpu_us_per_reply=%.2f node_cpu_pct=%.0f node_wait_pct=%.0f gen_cpu_pct=%.0f rss_kib=%d\n",
 		*kind, *rate, el.Seconds(), sent, replies, c.errs.Load()-e0, c.other.Load()-o0,
 		float64(replies)/el.Seconds(), perCPU, (cpu1 - cpu0).Seconds(), perReply,
-		100*(cpu1-cpu0).Seconds()/el.Seconds(), 100*(self1-self0).Seconds()/el.Seconds(), rss)
+		100*(cpu1-cpu0).Seconds()/el.Seconds(), 100*(wait1-wait0).Seconds()/el.Seconds(),
+		100*(self1-self0).Seconds()/el.Seconds(), rss)
 	return nil
 }
 
