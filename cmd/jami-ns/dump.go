@@ -43,7 +43,8 @@ func runExport(c *ucli.Context) error {
 		return err
 	}
 	defer b.Close()
-	svc := ns.NewService(b.reg, ns.Options{Journal: b.journal, Logger: cli.Logger(c)})
+	// No lookups here: no cache, and no event feed to follow.
+	svc := ns.NewService(b.reg, ns.Options{Journal: b.journal, CacheBytes: -1, Logger: cli.Logger(c)})
 	defer svc.Close()
 	if err := b.recover(c.Context, c, svc); err != nil {
 		return err
@@ -108,7 +109,7 @@ func runImport(c *ucli.Context) error {
 		return err
 	}
 	defer b.Close()
-	svc := ns.NewService(b.reg, ns.Options{AllowUnsigned: c.Bool("allow-unsigned"), Journal: b.journal, Logger: cli.Logger(c)})
+	svc := ns.NewService(b.reg, ns.Options{AllowUnsigned: c.Bool("allow-unsigned"), Journal: b.journal, CacheBytes: -1, Logger: cli.Logger(c)})
 	defer svc.Close()
 	if err := b.recover(c.Context, c, svc); err != nil {
 		return err

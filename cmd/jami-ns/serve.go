@@ -64,7 +64,12 @@ func runServe(c *ucli.Context) error {
 		AllowUnsigned:  c.Bool("allow-unsigned"),
 		Journal:        b.journal,
 		ConfirmTimeout: c.Duration("confirm-timeout"),
-		Logger:         cli.Logger(c),
+		// On the embedded chain every registration comes through this
+		// server or is pushed to it in-process at once: "not registered"
+		// can be cached there. A node is shared with other servers whose
+		// registrations we learn of a poll later: not there.
+		CacheNotFound: b.embedded != nil,
+		Logger:        cli.Logger(c),
 	})
 	defer svc.Close()
 	if err := b.recover(ctx, c, svc); err != nil {

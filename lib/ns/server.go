@@ -139,33 +139,66 @@ func (s *Server) name(w http.ResponseWriter, r *http.Request) {
 // lookup answers GET /name/{name}. The name is lowercased: the daemon of
 // today sends it as typed, and it verifies the signature over the name in
 // the answer, which is therefore always the stored, lowercase one.
+//
+// The answer of a found name is encoded once, when it enters the cache:
+// this is the route the daemons call most.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
-	rec, ok := s.find(w, r)
-	if !ok {
-		return
+	e, ok := s.find(w, r)
+	if ok {
+		writeBody(w, http.StatusOK, e.body, e.clen)
 	}
-	a := nameAnswer{Name: rec.Name, Addr: rec.Addr.Hex()}
-	if rec.Signed() {
-		a.PublicKey, a.Signature = rec.PublicKey, rec.Signature
-	}
-	writeJSON(w, http.StatusOK, a)
 }
 
 // find looks the path's name up and answers the failures.
-func (s *Server) find(w http.ResponseWriter, r *http.Request) (Record, bool) {
-	rec, err := s.Service.Lookup(r.Context(), r.PathValue("name"))
+func (s *Server) find(w http.ResponseWriter, r *http.Request) (*entry, bool) {
+	e, err := s.Service.lookupName(r.Context(), r.PathValue("name"))
 	switch {
 	case err == nil:
-		return rec, true
+		return e, true
 	case errors.Is(err, ErrNotFound):
-		writeJSON(w, http.StatusNotFound, errorAnswer{MsgNameNotFound})
+		writeBody(w, http.StatusNotFound, nameNotFound, nameNotFoundLen)
 	default:
 		s.serverError(w, r, err, errorAnswer{MsgServerError})
 	}
-	return Record{}, false
+	return nil, false
 }
 
+// The 404 answers of lookups, encoded once.
+var (
+	nameNotFound    = encodeAnswer(errorAnswer{MsgNameNotFound})
+	nameNotFoundLen = strconv.Itoa(len(nameNotFound))
+	addrNotFound    = encodeAnswer(errorAnswer{MsgAddrNotFound})
+	addrNotFoundLen = strconv.Itoa(len(addrNotFound))
+)
+
+// encodeAnswer encodes as writeJSON does (HTML-escaped, as always so far).
+func encodeAnswer(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil { // strings only: cannot happen
+		panic(err)
+	}
+	return b
+}
+
+// writeBody is writeJSON for an answer encoded beforehand.
+func writeBody(w http.ResponseWriter, status int, body []byte, clen string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", clen)
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// serverError answers 500 and logs the failure, unless the failure is the
+// client's own leaving: its request's context is cancelled when it closes
+// the connection, and the chain call or the wait that was serving it stops
+// with that error. Nothing went wrong on the server, and nobody reads the
+// answer; that is logged at debug level only.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error, body any) {
+	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		s.logger().Debug("client went away", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
 	s.logger().Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	writeJSON(w, http.StatusInternalServerError, body)
 }
@@ -177,10 +210,11 @@ func (s *Server) nameField(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, "GET, HEAD")
 		return
 	}
-	rec, ok := s.find(w, r)
+	e, ok := s.find(w, r)
 	if !ok {
 		return
 	}
+	rec := e.rec
 	var a any
 	switch field := r.Pattern[len("/name/{name}/"):]; field {
 	case "publickey":
@@ -216,12 +250,12 @@ func (s *Server) addr(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, postAnswer{Error: MsgInvalidAddress})
 		return
 	}
-	name, err := s.Service.Reverse(r.Context(), id)
+	e, err := s.Service.lookupAddr(r.Context(), id)
 	switch {
 	case err == nil:
-		writeJSON(w, http.StatusOK, addrAnswer{name})
+		writeBody(w, http.StatusOK, e.body, e.clen)
 	case errors.Is(err, ErrNotFound):
-		writeJSON(w, http.StatusNotFound, errorAnswer{MsgAddrNotFound})
+		writeBody(w, http.StatusNotFound, addrNotFound, addrNotFoundLen)
 	default:
 		s.serverError(w, r, err, errorAnswer{MsgServerError})
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -273,5 +275,58 @@ func TestServerConcurrentSameName(t *testing.T) {
 	_, recs, err := OpenJournal(dir + "/journal.jsonl")
 	if err != nil || len(recs) != 1 || recs[0] != rec {
 		t.Errorf("journal %+v, %v; chain %+v", recs, err, rec)
+	}
+}
+
+// slowRegistrar's reads wait for the request to go away, then fail with
+// its context's error wrapped, as a chain call does; or fail with err.
+type slowRegistrar struct {
+	*memRegistrar
+	entered chan struct{}
+	err     error
+}
+
+func (s *slowRegistrar) Get(ctx context.Context, name string) (Record, error) {
+	if s.err != nil {
+		return Record{}, fmt.Errorf("owner(%q): %w", name, s.err)
+	}
+	s.entered <- struct{}{}
+	<-ctx.Done()
+	return Record{}, fmt.Errorf("owner(%q): %w", name, ctx.Err())
+}
+
+// A client that closes its connection mid-request is not a server error:
+// logged at debug level only. A failure of the chain still is an error.
+func TestServerClientGone(t *testing.T) {
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	reg := &slowRegistrar{memRegistrar: newMem(), entered: make(chan struct{}, 1)}
+	svc := NewService(reg, Options{})
+	defer svc.Close()
+	srv := &Server{Service: svc, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	text := func() string {
+		logs.mu.Lock()
+		defer logs.mu.Unlock()
+		return logs.w.(*bytes.Buffer).String()
+	}
+
+	ts := httptest.NewServer(srv.Handler())
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/name/alice", nil)
+	go func() { <-reg.entered; cancel() }()
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %s", resp.Status)
+	}
+	ts.Close() // returns once the handler has ended
+	if l := text(); strings.Contains(l, "level=ERROR") || !strings.Contains(l, `level=DEBUG msg="client went away"`) {
+		t.Errorf("log:\n%s", l)
+	}
+
+	reg.err = errInjected
+	ts2 := &testServer{Server: httptest.NewServer(srv.Handler())}
+	defer ts2.Close()
+	ts2.expect(t, "GET", "/name/alice", "", 500, `{"error":"server error"}`)
+	if l := text(); !strings.Contains(l, `level=ERROR msg="request failed"`) || !strings.Contains(l, "injected failure") {
+		t.Errorf("a chain failure is not logged as an error:\n%s", l)
 	}
 }

@@ -40,6 +40,7 @@ type Tx interface {
 type Receipt struct {
 	Tx      string // transaction hash, 0x hex
 	Block   uint64
+	Index   uint // the transaction's index in Block
 	Applied bool
 }
 
@@ -92,7 +93,16 @@ type Options struct {
 	// ConfirmTimeout bounds the wait for a registration's receipt; after
 	// it the registration stays pending (default DefaultConfirmTimeout).
 	ConfirmTimeout time.Duration
-	Logger         *slog.Logger
+	// CacheBytes bounds the memory of the lookup cache (cache.go):
+	// DefaultCacheBytes when 0; negative turns the cache off. There is no
+	// cache either on a registrar that is not a ChangeFeed.
+	CacheBytes int
+	// CacheNotFound also caches "not registered" answers. Set it only when
+	// every registration goes through this service or is reported at once
+	// by the feed: the embedded chain, not a node shared with other
+	// servers (see cache.go).
+	CacheNotFound bool
+	Logger        *slog.Logger
 }
 
 // DefaultConfirmTimeout is long enough for a few blocks of a 5-s clique
@@ -114,6 +124,9 @@ type Service struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup // the worker
 	bg   sync.WaitGroup // waits for in-flight registrations
+	feed sync.WaitGroup // the change feed of the cache
+
+	cache *cache // nil: lookups always read the chain
 
 	mu      sync.Mutex
 	pending map[string]*inflight // by name, unconfirmed after the timeout
@@ -144,7 +157,43 @@ func NewService(reg Registrar, opt Options) *Service {
 		ctx: ctx, stop: stop, pending: map[string]*inflight{}}
 	s.wg.Add(1)
 	go s.worker()
+	if feed, ok := reg.(ChangeFeed); ok && opt.CacheBytes >= 0 {
+		if opt.CacheBytes == 0 {
+			opt.CacheBytes = DefaultCacheBytes
+		}
+		s.cache = newCache(opt.CacheBytes, opt.CacheNotFound)
+		s.feed.Add(1)
+		go s.watch(feed)
+	}
 	return s
+}
+
+// watch follows the registrar's writes for the cache until Close. The
+// cache is used from the feed's first Reset on, and emptied for good when
+// the feed ends.
+func (s *Service) watch(feed ChangeFeed) {
+	defer s.feed.Done()
+	failing := false
+	err := feed.Watch(s.ctx, func(ch Change) {
+		if ch.Err != nil {
+			// Cached answers stay: lookups that miss need the same
+			// chain, and records change only by rare owner calls.
+			if !failing {
+				s.log.Warn("cannot read the registrar's events; cached lookups may lag until it can", "err", ch.Err)
+				failing = true
+			}
+			return
+		}
+		if failing {
+			s.log.Info("reading the registrar's events again")
+			failing = false
+		}
+		s.cache.change(ch)
+	})
+	s.cache.stop()
+	if err != nil && s.ctx.Err() == nil {
+		s.log.Warn("lookup cache off: cannot follow the registrar's events", "err", err)
+	}
 }
 
 // Registrar returns the backend.
@@ -164,35 +213,78 @@ func (s *Service) Close() {
 	s.wg.Wait() // the worker finishes its job first
 	s.stop()
 	s.bg.Wait()
+	s.feed.Wait()
 }
 
 // Lookup returns the record of a name (lowercased first). ErrNotFound when
 // the name has no address, including names that cannot exist on-chain.
 func (s *Service) Lookup(ctx context.Context, name string) (Record, error) {
+	e, err := s.lookupName(ctx, name)
+	if err != nil {
+		return Record{}, err
+	}
+	return e.rec, nil
+}
+
+// lookupName is Lookup with the answer's body: from the cache, else read
+// from the chain and cached.
+func (s *Service) lookupName(ctx context.Context, name string) (*entry, error) {
 	name = CanonicalName(name)
 	if !ValidName(name) {
-		return Record{}, ErrNotFound
+		return nil, ErrNotFound
 	}
-	r, err := s.reg.Get(ctx, name)
-	if err != nil {
-		return Record{}, &BackendError{err}
-	}
-	if r.Addr.IsZero() {
-		return Record{}, ErrNotFound
-	}
-	return r, nil
+	return s.cached(cacheKey{name: name}, func() (*entry, error) {
+		r, err := s.reg.Get(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return nameEntry(r), nil
+	})
 }
 
 // Reverse returns the name of a Jami ID.
 func (s *Service) Reverse(ctx context.Context, addr Address) (string, error) {
-	n, err := s.reg.NameOf(ctx, addr)
+	e, err := s.lookupAddr(ctx, addr)
 	if err != nil {
-		return "", &BackendError{err}
+		return "", err
 	}
-	if n == "" {
-		return "", ErrNotFound
+	return e.name, nil
+}
+
+func (s *Service) lookupAddr(ctx context.Context, addr Address) (*entry, error) {
+	return s.cached(cacheKey{addr: addr}, func() (*entry, error) {
+		n, err := s.reg.NameOf(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		return addrEntry(addr, n), nil
+	})
+}
+
+// cached answers k from the cache, or from read (the chain) and fills the
+// cache with what it read.
+func (s *Service) cached(k cacheKey, read func() (*entry, error)) (*entry, error) {
+	var (
+		e    *entry
+		gen  uint64
+		fill bool
+	)
+	if s.cache != nil {
+		e, gen, fill = s.cache.get(k)
 	}
-	return n, nil
+	if e == nil {
+		var err error
+		if e, err = read(); err != nil {
+			return nil, &BackendError{err}
+		}
+		if fill {
+			s.cache.fill(e, gen)
+		}
+	}
+	if !e.found {
+		return nil, ErrNotFound
+	}
+	return e, nil
 }
 
 // Register checks r (CheckRecord) and registers it. It returns nil once the
@@ -282,6 +374,7 @@ func (s *Service) apply(r Record, reply chan error) error {
 func (s *Service) settle(r Record, rc Receipt) error {
 	if rc.Applied {
 		s.log.Info("registered", "name", r.Name, "addr", r.Addr.String(), "owner", r.Owner.Hex(), "tx", rc.Tx, "block", rc.Block)
+		s.confirmed(r, rc)
 		return s.journal(r, rc)
 	}
 	// Mined without effect: someone else's transaction got there first
@@ -300,6 +393,14 @@ func (s *Service) settle(r Record, rc Receipt) error {
 		return &TakenError{Name: r.Name, Addr: r.Addr, AddrName: n}
 	}
 	return &BackendError{fmt.Errorf("transaction %s was mined without effect", rc.Tx)}
+}
+
+// confirmed makes a registration confirmed at rc visible to lookups at
+// once, before it is answered.
+func (s *Service) confirmed(r Record, rc Receipt) {
+	if s.cache != nil {
+		s.cache.confirmed(r, rc)
+	}
 }
 
 func (s *Service) journal(r Record, rc Receipt) error {
@@ -409,6 +510,7 @@ func (s *Service) Recover(ctx context.Context, recs []Record) (int, error) {
 			continue
 		}
 		s.log.Warn("re-applied a journaled registration the chain had lost", "name", r.Name, "tx", rc.Tx)
+		s.confirmed(r, rc)
 		n++
 	}
 	return n, nil

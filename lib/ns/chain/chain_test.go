@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -262,7 +263,8 @@ func TestRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	svc := ns.NewService(c, ns.Options{})
+	cr := &counting{Registrar: c, ChangeFeed: c}
+	svc := ns.NewService(cr, ns.Options{})
 	defer svc.Close()
 
 	// Concurrent registrations of one name over RPC: one wins.
@@ -291,6 +293,28 @@ func TestRPC(t *testing.T) {
 		t.Errorf("embedded side: %+v %v", got, err)
 	}
 
+	// The cache over HTTP: the feed polls the node's logs, and the
+	// owner's transfer made on the embedded side reaches it.
+	mine := record(t, "dave", "mine", 0)
+	mine.Owner = ns.Address(e.Account())
+	if err := svc.Register(ctx, mine); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := svc.Lookup(ctx, "mine"); err != nil || got != mine {
+		t.Fatalf("mine: %+v %v", got, err)
+	}
+	eventually(t, "mine is cached", func() bool {
+		svc.Lookup(ctx, "mine")
+		n := cr.count()
+		svc.Lookup(ctx, "mine")
+		return cr.count() == n
+	})
+	n, _ := ns.NameBytes32("mine")
+	var to common.Address
+	to[19] = 7
+	ownerCall(t, e.Contract, e.abi.PackTransfer(n, to))
+	eventually(t, "transfer seen over HTTP", func() bool { got, _ := svc.Lookup(ctx, "mine"); return got.Owner == ns.Address(to) })
+
 	poor, _ := crypto.GenerateKey()
 	if _, err := DialRPC(ctx, RPCConfig{URL: url, Contract: e.Address(), Key: poor}); !errors.Is(err, ErrCannotPay) {
 		t.Errorf("unfunded key: %v", err)
@@ -300,5 +324,133 @@ func TestRPC(t *testing.T) {
 	}
 	if _, err := DialRPC(ctx, RPCConfig{URL: "http://127.0.0.1:1", Contract: e.Address(), Key: key}); err == nil {
 		t.Error("dead node accepted")
+	}
+}
+
+// counting counts the contract reads a service makes; Watch and the rest
+// are the backend's.
+type counting struct {
+	ns.Registrar
+	ns.ChangeFeed
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *counting) Get(ctx context.Context, name string) (ns.Record, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Registrar.Get(ctx, name)
+}
+
+func (c *counting) NameOf(ctx context.Context, a ns.Address) (string, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Registrar.NameOf(ctx, a)
+}
+
+func (c *counting) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+// eventually retries cond until it holds: the feed reports writes
+// asynchronously. The limit only stops a broken feed from hanging the test.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 3000; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("never: %s", what)
+}
+
+// ownerCall sends an owner-only call from the server account and waits
+// for it: the writes the server never makes, but an owner can.
+func ownerCall(t *testing.T, c *Contract, data []byte) {
+	t.Helper()
+	tx, err := c.send(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.waitReceipt(ctx, tx.Hash()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The lookup cache on the embedded chain: hits need no contract call, and
+// writes made behind the service's back (reserveFor, transfer, disown by
+// the owner, here the server account) reach it through the events.
+func TestEmbeddedCache(t *testing.T) {
+	e, err := OpenEmbedded(ctx, EmbeddedConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cr := &counting{Registrar: e, ChangeFeed: e}
+	svc := ns.NewService(cr, ns.Options{CacheNotFound: true})
+	defer svc.Close()
+	cached := func(name string) func() bool {
+		return func() bool {
+			svc.Lookup(ctx, name)
+			n := cr.count()
+			svc.Lookup(ctx, name)
+			return cr.count() == n
+		}
+	}
+	eventually(t, "a miss is cached", cached("alice"))
+
+	alice := record(t, "alice", "alice", 0)
+	alice.Owner = ns.Address(e.Account())
+	if err := svc.Register(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	n := cr.count()
+	if got, err := svc.Lookup(ctx, "alice"); err != nil || got != alice {
+		t.Fatalf("after registration: %+v %v", got, err)
+	}
+	if name, err := svc.Reverse(ctx, alice.Addr); err != nil || name != "alice" {
+		t.Errorf("Reverse = %q %v", name, err)
+	}
+	if cr.count() != n {
+		t.Errorf("%d contract reads after the registration", cr.count()-n)
+	}
+
+	// Someone else's reserveFor on the same chain.
+	bob := record(t, "bob", "bob", 2)
+	eventually(t, "bob's miss is cached", cached("bob"))
+	reserve(t, e.Contract, bob)
+	eventually(t, "bob registered elsewhere", func() bool { got, _ := svc.Lookup(ctx, "bob"); return got == bob })
+
+	// The owner's transfer of carol, then disown of alice, which frees
+	// the name for another account.
+	carol := record(t, "carol", "carol", 0)
+	carol.Owner = ns.Address(e.Account())
+	if err := svc.Register(ctx, carol); err != nil {
+		t.Fatal(err)
+	}
+	carolName, _ := ns.NameBytes32("carol")
+	var to common.Address
+	to[19] = 7
+	ownerCall(t, e.Contract, e.abi.PackTransfer(carolName, to))
+	eventually(t, "transfer seen", func() bool { got, _ := svc.Lookup(ctx, "carol"); return got.Owner == ns.Address(to) })
+
+	aliceName, _ := ns.NameBytes32("alice")
+	ownerCall(t, e.Contract, e.abi.PackDisown(aliceName))
+	eventually(t, "disown seen", func() bool {
+		_, err1 := svc.Lookup(ctx, "alice")
+		_, err2 := svc.Reverse(ctx, alice.Addr)
+		return errors.Is(err1, ns.ErrNotFound) && errors.Is(err2, ns.ErrNotFound)
+	})
+	dave := record(t, "dave", "alice", 4)
+	if err := svc.Register(ctx, dave); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := svc.Lookup(ctx, "alice"); err != nil || got != dave {
+		t.Errorf("alice re-registered: %+v %v", got, err)
 	}
 }

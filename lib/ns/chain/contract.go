@@ -231,7 +231,7 @@ func (t *chainTx) Wait(ctx context.Context) (ns.Receipt, error) {
 	if err != nil {
 		return ns.Receipt{}, err
 	}
-	out := ns.Receipt{Tx: t.tx.Hash().Hex(), Block: rc.BlockNumber.Uint64()}
+	out := ns.Receipt{Tx: t.tx.Hash().Hex(), Block: rc.BlockNumber.Uint64(), Index: rc.TransactionIndex}
 	if rc.Status != types.ReceiptStatusSuccessful {
 		return out, fmt.Errorf("transaction %s failed (status %d, %d gas used of %d)", out.Tx, rc.Status, rc.GasUsed, t.tx.Gas())
 	}
