@@ -92,6 +92,13 @@ row "verify --rules 2023 --lenient (jamid's own checks)" verify23 "\`git fsck\`"
 row "pull $new new messages (serve --stdio child, validated, fast-forward)" pull "\`git fetch\` file://" fetch
 row "pull $new new messages" pull "\`git pull --ff-only\` file://" gitpull
 row "send (CLI end to end, signed) on a $msgs-commit history" send "\`git commit --allow-empty\` (unsigned)" commit
+# The floor of verify: the RSA-4096 verifications alone, one core, OpenSSL.
+if command -v openssl >/dev/null; then
+  vps=$(openssl speed -seconds 1 rsa4096 2>/dev/null | awk '/^rsa 4096/{print $NF}')
+  floor=$(awk -v n="$msgs" -v v="$vps" 'BEGIN{printf "%.4f", n/v}')
+  printf '| verify (strict) vs the bare signature checks | %s | %s × RSA-4096 verify, one core (`openssl speed`, %s/s): %s | %s |\n' \
+    "$(fmt "$(wall verify)")" "$msgs" "$vps" "$(fmt "$floor")" "$(div "$(wall verify)" "$floor")"
+fi
 echo
 rate=$(awk -v n="$msgs" -v s="$gen" 'BEGIN{printf "%.0f", n/s}')
 echo "Generating the $msgs signed commits through lib/swarm (swarmgen, one process) took $(fmt "$gen"):"
