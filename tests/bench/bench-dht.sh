@@ -201,13 +201,19 @@ for side in o t; do
   for kind in ping get put; do
     l=${R[$side,$kind,fixed]}
     if [ "$(awk -v s="$(kv "$l" sent)" -v r="$(kv "$l" replies)" 'BEGIN{print (r < 0.99 * s)}')" = 1 ]; then
-      lost+=" $([ $side = o ] && echo ours || echo theirs) $kind ($(kv "$l" replies) of $(kv "$l" sent));"
+      lost+=" $([ $side = o ] && echo ours || echo theirs) answered $(kv "$l" replies) of $(kv "$l" sent) ${kind}s at $rate/s;"
     fi
   done
 done
+for side in o t; do
+  l=${L[$side,lat]}
+  if [ "$(kv "$l" missed_get)" != 0 ] || [ "$(kv "$l" missed_listen)" != 0 ]; then
+    lost+=" on $([ $side = o ] && echo our || echo their) network, $(kv "$l" missed_get) of $rounds gets did not find the value just put and $(kv "$l" missed_listen) listens were not notified within 5 s (left out of the percentiles);"
+  fi
+done
 echo
 if [ -n "$lost" ]; then
-  echo "**Warning**: more than 1 % of the fixed-rate requests got no reply:$lost the CPU per reply of those rows covers fewer replies."
+  echo "**Note**:${lost%;}. A fixed-rate row with more than 1 % unanswered counts only the replies."
   echo
 fi
 echo "Single node: \`dhtnode -s -U -p PORT\` (ours) and \`$ref -s -U -p PORT\`, $pinning; -U lifts"
@@ -216,8 +222,8 @@ echo "over a $dur window / replies, after 1 s of warm-up; replies/s at one core 
 echo "under a closed loop of 256 requests in flight. The machine is shared: other processes run on core 1 too,"
 echo "so the node may get less than the core; the measured rate, its CPU share and the time its threads spent"
 echo "runnable but waiting for the CPU (schedstat run delay, summed over threads) are shown in brackets."
-echo "Requests go in batches (sendmmsg), one client id,"
-echo "gets on a key holding one 64-byte value, puts of new 64-byte values over 4,096 keys. Network: ours"
+echo "Requests go in batches (sendmmsg) from one client id: gets on a key holding one 64-byte value, puts"
+echo "of new 64-byte values over 4,096 keys. Network: ours"
 echo "\`dhtnode --nodes $nnet -s -p BASE\`, theirs \`$ref -s -p BASE+i -b 127.0.0.1:BASE\` × $nnet, ${settle} s to form;"
 echo "the client is lib/dht (three client nodes: one puts, one listens, a third gets) for both networks,"
 echo "$rounds rounds. Raw generator output:"
