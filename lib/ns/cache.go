@@ -99,10 +99,10 @@ type cacheKey struct {
 type entry struct {
 	key   cacheKey
 	found bool
-	rec   Record // name entries: the record
-	name  string // reverse entries: the name
-	body  []byte // the answer to GET /name or GET /addr (found entries)
-	clen  string // len(body), for Content-Length
+	rec   Record   // name entries: the record
+	name  string   // reverse entries: the name
+	body  []byte   // the answer to GET /name or GET /addr (found entries)
+	clen  []string // len(body): the Content-Length header's value
 	// at is the position of the write the entry is known to reflect (a
 	// confirmed registration); zero for an entry read from the chain,
 	// which any event of its key evicts.
@@ -139,7 +139,7 @@ func addrEntry(a Address, name string) *entry {
 
 func (e *entry) setBody(v any) {
 	e.body = encodeAnswer(v)
-	e.clen = strconv.Itoa(len(e.body))
+	e.clen = []string{strconv.Itoa(len(e.body))}
 }
 
 // lru is a map with a recency list and a byte budget.

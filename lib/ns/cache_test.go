@@ -78,7 +78,7 @@ func TestCacheHit(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := encodeAnswer(nameAnswer{"alice", alice.Addr.Hex(), alice.PublicKey, alice.Signature})
-	if string(e.body) != string(want) || e.clen != fmt.Sprint(len(want)) {
+	if string(e.body) != string(want) || len(e.clen) != 1 || e.clen[0] != fmt.Sprint(len(want)) {
 		t.Errorf("body %s (%s)\nwant %s", e.body, e.clen, want)
 	}
 }

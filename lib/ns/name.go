@@ -48,9 +48,16 @@ func ValidName(name string) bool {
 // does with C tolower before it signs a name. Other bytes are kept, so a
 // non-ASCII name stays invalid rather than being folded into a valid one.
 func CanonicalName(name string) string {
+	i := 0
+	for i < len(name) && !(name[i] >= 'A' && name[i] <= 'Z') {
+		i++
+	}
+	if i == len(name) {
+		return name // already lowercase: every lookup of the daemons, no copy
+	}
 	b := []byte(name)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'A' && c <= 'Z' {
 			b[i] = c + 'a' - 'A'
 		}
 	}

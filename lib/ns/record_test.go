@@ -53,8 +53,12 @@ func TestNames(t *testing.T) {
 			t.Errorf("ValidName(%q) = %v", name, !ok)
 		}
 	}
-	if got := CanonicalName("Alice_TEST-été"); got != "alice_test-été" {
-		t.Errorf("CanonicalName = %q", got)
+	for in, want := range map[string]string{
+		"Alice_TEST-été": "alice_test-été", "alicE": "alice", "alice": "alice", "été-X": "été-x", "": "",
+	} {
+		if got := CanonicalName(in); got != want {
+			t.Errorf("CanonicalName(%q) = %q, want %q", in, got, want)
+		}
 	}
 	for _, n := range []string{"abc", strings.Repeat("z", 32), "é"} {
 		b, err := NameBytes32(n)

@@ -166,9 +166,9 @@ func (s *Server) find(w http.ResponseWriter, r *http.Request) (*entry, bool) {
 // The 404 answers of lookups, encoded once.
 var (
 	nameNotFound    = encodeAnswer(errorAnswer{MsgNameNotFound})
-	nameNotFoundLen = strconv.Itoa(len(nameNotFound))
+	nameNotFoundLen = []string{strconv.Itoa(len(nameNotFound))}
 	addrNotFound    = encodeAnswer(errorAnswer{MsgAddrNotFound})
-	addrNotFoundLen = strconv.Itoa(len(addrNotFound))
+	addrNotFoundLen = []string{strconv.Itoa(len(addrNotFound))}
 )
 
 // encodeAnswer encodes as writeJSON does (HTML-escaped, as always so far).
@@ -180,14 +180,18 @@ func encodeAnswer(v any) []byte {
 	return b
 }
 
-// writeBody is writeJSON for an answer encoded beforehand.
-func writeBody(w http.ResponseWriter, status int, body []byte, clen string) {
+// writeBody is writeJSON for an answer encoded beforehand, with its
+// Content-Length value. The header values are shared, read-only slices:
+// net/http only reads them, and an Add would copy (their capacity is 1).
+func writeBody(w http.ResponseWriter, status int, body []byte, clen []string) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", clen)
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = clen
 	w.WriteHeader(status)
 	w.Write(body)
 }
+
+var jsonType = []string{"application/json"}
 
 // serverError answers 500 and logs the failure, unless the failure is the
 // client's own leaving: its request's context is cancelled when it closes
