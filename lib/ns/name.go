@@ -8,7 +8,8 @@
 // server lacks: every registration is checked before it reaches the chain
 // (the public key must hash to the Jami ID it claims), registrations are
 // serialised, and a registration is answered 200 only once the contract's
-// PrimaryChanged event confirms it.
+// PrimaryChanged event confirms it. Lookups are answered from a bounded
+// cache that the contract's events keep coherent with the chain (cache.go).
 package ns
 
 import (

@@ -28,9 +28,24 @@ const watchBackstop = 5 * time.Second
 // interval. A reorganisation of the blocks already read (their hash
 // changed) is reported as a Reset.
 func (c *Contract) Watch(ctx context.Context, fn func(ns.Change)) error {
-	head, err := c.client.HeaderByNumber(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("latest block: %w", err)
+	// A node that does not answer now may later: keep trying, or the
+	// cache would stay off for the server's lifetime.
+	var head *types.Header
+	for {
+		h, err := c.client.HeaderByNumber(ctx, nil)
+		if err == nil {
+			head = h
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		fn(ns.Change{Err: fmt.Errorf("latest block: %w", err)})
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(max(c.poll, time.Second)):
+		}
 	}
 	w := &watcher{c: c, fn: fn}
 	w.reset(head)
