@@ -64,11 +64,12 @@ func runServe(c *ucli.Context) error {
 		AllowUnsigned:  c.Bool("allow-unsigned"),
 		Journal:        b.journal,
 		ConfirmTimeout: c.Duration("confirm-timeout"),
-		// On the embedded chain every registration comes through this
-		// server or is pushed to it in-process at once: "not registered"
-		// can be cached there. A node is shared with other servers whose
-		// registrations we learn of a poll later: not there.
-		CacheNotFound: b.embedded != nil,
+		// "Not registered" is cached only where this server is the
+		// chain's one writer: the embedded chain without --rpc-listen.
+		// A node, or a chain exposed to other servers, takes
+		// registrations this server learns of only from their events,
+		// after the other server may have answered 200 (see lib/ns).
+		CacheNotFound: b.embedded != nil && c.String("rpc-listen") == "",
 		Logger:        cli.Logger(c),
 	})
 	defer svc.Close()

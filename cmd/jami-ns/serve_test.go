@@ -303,6 +303,11 @@ func TestRPCMode(t *testing.T) {
 	contract, rpcURL := m[1], m[2]
 	s2 := startServer(t, "--rpc-url", rpcURL, "--contract", contract, "--key-file", filepath.Join(dir, "server.key"))
 	ctx := context.Background()
+	// A 404 from the first server must not outlive the registration made
+	// through the second: its chain has another writer.
+	if _, err := s1.client().LookupName(ctx, "alice"); !errors.Is(err, ns.ErrNotFound) {
+		t.Fatalf("before: %v", err)
+	}
 	r := testRecord(t, "alice", "alice", 1)
 	if err := s2.client().Register(ctx, r); err != nil {
 		t.Fatal(err)

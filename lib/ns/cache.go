@@ -37,16 +37,19 @@ import (
 // cached answer can lag by the feed's delay: at once on the embedded chain
 // (new heads are pushed in-process), one poll interval on a node over HTTP.
 //
-// Not-found answers are cached only when CacheNotFound is set, that is on the
-// embedded chain: there the pipeline is the writer every registration goes
-// through, and it replaces the negative entries of the name and the Jami ID
-// before it answers 200, so a registered name is never answered 404 here
-// after its registration was confirmed; writes from elsewhere (--rpc-listen)
-// arrive through the feed at once. In RPC mode other servers register on the
-// same contract and their writes reach us only when our poll of the node's
-// logs comes round, while their clients may look the name up here the moment
-// they got their 200; so negatives are not cached there, and a miss always
-// asks the chain (two calls, not four).
+// Not-found answers are cached only when CacheNotFound is set, which
+// jami-ns serve does on the embedded chain without --rpc-listen: there the
+// pipeline is the chain's only writer, and it replaces the negative entries
+// of the name and the Jami ID before it answers 200, so a name is never
+// answered 404 here after its registration was confirmed. Where other
+// servers write on the same contract (RPC mode, or an embedded chain exposed
+// with --rpc-listen), their registrations reach us only through the events,
+// a poll (or a pushed head) after they were mined, while the other server
+// may already have answered 200 and its client may be looking the name up
+// here. A TTL would only shorten that window; not caching negatives closes
+// it, at the price of a chain read per miss (two calls, not four). Found
+// records stay cached there too: they change only by owner calls that no
+// Jami client makes, and the events bound how long a change takes to show.
 
 // DefaultCacheBytes bounds the lookup cache unless Options.CacheBytes says
 // otherwise: some 15,000 records with RSA-4096 keys.

@@ -107,7 +107,8 @@ func TestCacheFilledByPipeline(t *testing.T) {
 
 // Embedded rule: a not-found answer is cached, and a registration through
 // the pipeline replaces it before it is answered, even when the feed lags.
-// A write from elsewhere becomes visible when its event arrives.
+// A write from elsewhere shows only when its event arrives: why the cached
+// 404 is for a chain with no other writer.
 func TestCacheNotFoundEmbedded(t *testing.T) {
 	svc, mem := newCachedService(t, Options{CacheNotFound: true})
 	alice := signed(t, "alice", "alice", owner(1))
@@ -135,8 +136,8 @@ func TestCacheNotFoundEmbedded(t *testing.T) {
 		t.Errorf("Reverse after registration = %q, %v", name, err)
 	}
 
-	// Bob registers through another path (the embedded chain's
-	// JSON-RPC): the cached 404 stands until the event comes.
+	// Bob registers behind the service's back: the cached 404 stands
+	// until the event comes.
 	bob := signed(t, "bob", "bob", owner(2))
 	mustMiss(t, svc, "bob")
 	mem.foreignRegister(bob)

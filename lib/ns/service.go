@@ -98,9 +98,9 @@ type Options struct {
 	// cache either on a registrar that is not a ChangeFeed.
 	CacheBytes int
 	// CacheNotFound also caches "not registered" answers. Set it only when
-	// every registration goes through this service or is reported at once
-	// by the feed: the embedded chain, not a node shared with other
-	// servers (see cache.go).
+	// this service is the registrar's one writer (an embedded chain not
+	// exposed to others): a registration made elsewhere is seen only
+	// through the change feed, later than its 200 (see cache.go).
 	CacheNotFound bool
 	Logger        *slog.Logger
 }
