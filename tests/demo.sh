@@ -51,7 +51,23 @@ run jami-archive extract "$backup" -o alice-restored --name alice-phone --passwo
 run jami-keygen id alice-restored
 restored_id=$(jami-keygen id alice-restored --json | json jami_id /dev/stdin)
 
-step "5. Names: a private name server (JamiNS REST API over a registrar contract on an embedded chain)"
+step "5. A private DHT: five OpenDHT-compatible nodes in one process, on loopback"
+port=$(( 20000 + RANDOM % 20000 ))
+dhtnode --nodes 5 -s -p "$port" > dht.out 2> dht.log &
+pids+=("$!")
+for _ in $(seq 100); do [ "$(wc -l < dht.out)" -ge 5 ] && break; sleep 0.1; done
+cat dht.out
+export JAMI_BOOTSTRAP=127.0.0.1:$port
+jami-dht listen demo-key --count 2 --timeout 20s > listen.out 2> listen.err &
+listen_pid=$!
+sleep 1
+run jami-dht put demo-key "hello from alice"
+run jami-dht put demo-key "hello from bob"
+run jami-dht get demo-key
+wait "$listen_pid" || { cat listen.err >&2; exit 1; }
+echo "what a listener saw meanwhile:"; cat listen.out
+
+step "6. Names: a private name server (JamiNS REST API over a registrar contract on an embedded chain)"
 jami-ns serve --ephemeral --listen 127.0.0.1:0 --addr-file ns.url -q > ns.out 2> ns.log &
 ns_pid=$!
 pids+=("$ns_pid")
@@ -65,7 +81,7 @@ run jami-ns lookup alice
 run jami-ns reverse "$bob_id"
 run jami-ns lookup nobody-has-this-name || echo "(exit $?: not found)"
 
-step "6. A conversation: a git repository of signed commits, as jamid keeps it"
+step "7. A conversation: a git repository of signed commits, as jamid keeps it"
 run jami-archive extract bob.gz -o bob --name bob-laptop
 mkdir -p alice-convs bob-convs
 conv=$(jami-swarm init --account alice --title "Demo" --json alice-convs | json conversation /dev/stdin)
@@ -84,7 +100,7 @@ run jami-swarm verify -C "$B" --rules 2023
 [ "$(jami-swarm info -C "$A" --json | json head /dev/stdin)" = "$(jami-swarm info -C "$B" --json | json head /dev/stdin)" ] ||
   { echo "demo: the two copies did not converge" >&2; exit 1; }
 
-step "7. IDs"
+step "8. IDs"
 printf 'alice  Jami ID %s\n' "$alice_id"
 printf 'bob    Jami ID %s\n' "$bob_id"
 printf 'alice (restored from %s) Jami ID %s\n' "$(basename "$backup")" "$restored_id"
