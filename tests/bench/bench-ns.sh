@@ -182,5 +182,5 @@ echo
 echo "Server and wrk share this machine's $(nproc) cores (load average before wrk: $load)."
 echo "Registrations use RSA-$bits throwaway keys made with openssl; the server checks each"
 echo "key's Jami ID and signature, then mines the registrar call on the embedded chain."
-echo "jami-ns answers every lookup from the registrar contract, without a cache: four eth_calls"
-echo "(owner, addr, publickey, signature) per GET /name, one (name) per GET /addr."
+echo "jami-ns answers lookups from a cache of confirmed records kept coherent with the registrar's"
+echo "events (a miss costs four eth_calls per GET /name, one per GET /addr); answers are pre-encoded."
