@@ -58,7 +58,7 @@ func requireOpenDHT(t *testing.T) {
 //
 // (DhtRunner.shutdown followed by join hangs in 2.4.12's binding; join
 // alone stops the node.)
-const pyClient = `import sys, json, base64, opendht as dht
+const pyClient = `import sys, json, base64, time, opendht as dht
 mode, boot, key = sys.argv[1], sys.argv[2], sys.argv[3]
 r = dht.DhtRunner()
 r.run(ipv4="127.0.0.1", port=0, config=dht.DhtConfig())
@@ -66,7 +66,14 @@ host, port = boot.rsplit(":", 1)
 r.bootstrap(host, port)
 k = dht.InfoHash.get(key)
 if mode == "get":
-    vals = r.get(k)
+    # A runner that has just bootstrapped may end its first search before its
+    # routing table has filled (seen under CI load: an empty answer, the value
+    # found a moment later); retry a few times, bounded.
+    for attempt in range(6):
+        vals = r.get(k)
+        if vals:
+            break
+        time.sleep(1)
     print(json.dumps([{"id": v.id, "data": base64.b64encode(bytes(v.data)).decode(), "user_type": v.user_type} for v in vals]))
 else:
     v = dht.Value(open(sys.argv[4], "rb").read(), int(sys.argv[5]) if len(sys.argv) > 5 else 0)
