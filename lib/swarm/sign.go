@@ -132,6 +132,15 @@ func IsDeviceCert(c *x509.Certificate, uri string) bool { return AccountURI(c) !
 // accountChain is the content of admins/ or members/<uri>.crt (account
 // certificate first).
 func CheckDeviceChain(device *x509.Certificate, accountChain []*x509.Certificate, t time.Time) error {
+	if err := checkChainSignatures(device, accountChain); err != nil {
+		return err
+	}
+	return checkChainTimes(device, accountChain[0], t)
+}
+
+// checkChainSignatures is the time-independent part of CheckDeviceChain
+// (issuer UID and the RSA signatures), so that a Validator can memoize it.
+func checkChainSignatures(device *x509.Certificate, accountChain []*x509.Certificate) error {
 	if len(accountChain) == 0 {
 		return errors.New("no account certificate")
 	}
@@ -151,6 +160,11 @@ func CheckDeviceChain(device *x509.Certificate, accountChain []*x509.Certificate
 			return fmt.Errorf("account certificate %s is not signed by its CA: %w", uri, err)
 		}
 	}
+	return nil
+}
+
+// checkChainTimes is the part of CheckDeviceChain that depends on t.
+func checkChainTimes(device, acct *x509.Certificate, t time.Time) error {
 	for _, c := range []*x509.Certificate{device, acct} {
 		if t.After(c.NotAfter) {
 			return fmt.Errorf("certificate %s expired %s", AccountURI(c), c.NotAfter.UTC().Format(time.RFC3339))

@@ -77,12 +77,17 @@ type Validator struct {
 	work   Files
 	uris   map[string]string // uriFromDevice cache
 	pinned map[string]string
+	// sigs holds commit signature results computed in parallel ahead of
+	// the rule pass (precomputeSignatures); chains memoizes the signature
+	// part of the strict device-chain check per certificate bytes.
+	sigs   map[plumbing.Hash]sigResult
+	chains map[string]error
 }
 
 // NewValidator prepares validation of r's commits.
 func (r *Repo) NewValidator(opts ValidateOptions) (*Validator, error) {
 	v := &Validator{r: r, opts: opts, convID: opts.ConversationID, work: opts.WorkTree,
-		uris: map[string]string{}, pinned: map[string]string{}}
+		uris: map[string]string{}, pinned: map[string]string{}, chains: map[string]error{}}
 	for d, u := range opts.Pinned {
 		v.pinned[d] = u
 	}
@@ -233,6 +238,10 @@ func (r *Repo) MergeBases(a, b plumbing.Hash) ([]plumbing.Hash, error) {
 // Validate checks commits in the given order and stops at the first
 // failure.
 func (v *Validator) Validate(ids []plumbing.Hash) error {
+	if (v.current() || v.opts.Strict) && len(ids) > 1 {
+		v.precomputeSignatures(ids)
+		defer func() { v.sigs = nil }()
+	}
 	for _, id := range ids {
 		if err := v.ValidateCommit(id); err != nil {
 			return err
@@ -589,7 +598,7 @@ func (v *Validator) isValidUserAtCommit(c *Commit, dev string, at *Commit) error
 		return v.fail(c, "account certificate expired before the commit")
 	}
 	if v.current() || v.opts.Strict {
-		if err := VerifyCommit(c.Raw, devCert); err != nil {
+		if err := v.verifyCommit(c, devCert); err != nil {
 			return v.fail(c, "%v", err)
 		}
 	}
@@ -597,7 +606,7 @@ func (v *Validator) isValidUserAtCommit(c *Commit, dev string, at *Commit) error
 		return v.fail(c, "%s holds the certificate of %s", acctPath, AccountURI(acct))
 	}
 	if v.opts.Strict {
-		if err := CheckDeviceChain(devCert, acctChain, t); err != nil {
+		if err := v.checkDeviceChain(devCert, acctData, acctChain, t); err != nil {
 			return v.fail(c, "%v", err)
 		}
 	}
@@ -614,7 +623,7 @@ func (v *Validator) strictSignature(c, at *Commit) error {
 	if devCert == nil {
 		return v.fail(c, "no device certificate to verify the signature")
 	}
-	if err := VerifyCommit(c.Raw, devCert); err != nil {
+	if err := v.verifyCommit(c, devCert); err != nil {
 		return v.fail(c, "%v", err)
 	}
 	return nil
