@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -378,23 +379,8 @@ func joinCommand() *ucli.Command {
 			"JSON fields: commit, conversation, type.\n\n" +
 			"Examples:\n" +
 			"  jami-swarm join --account bob -C conv",
-		Flags: writeFlags(),
-		Action: func(c *ucli.Context) error {
-			if err := cli.NArgs(c, 0, 0); err != nil {
-				return err
-			}
-			w, err := openWrite(c)
-			if err != nil {
-				return err
-			}
-			defer w.close()
-			commit, err := w.r.Join(w.a.id, now())
-			if err != nil {
-				return fmt.Errorf("%s: %w", w.r.Path, err)
-			}
-			w.membershipChanged()
-			return w.printCommit(commit, "the join")
-		},
+		Flags:  writeFlags(),
+		Action: selfMembershipAction((*swarm.Repo).Join, "the join"),
 	}
 }
 
@@ -409,23 +395,29 @@ func leaveCommand() *ucli.Command {
 			"JSON fields: commit, conversation, type.\n\n" +
 			"Examples:\n" +
 			"  jami-swarm leave --account bob -C conv",
-		Flags: writeFlags(),
-		Action: func(c *ucli.Context) error {
-			if err := cli.NArgs(c, 0, 0); err != nil {
-				return err
-			}
-			w, err := openWrite(c)
-			if err != nil {
-				return err
-			}
-			defer w.close()
-			commit, err := w.r.Leave(w.a.id, now())
-			if err != nil {
-				return fmt.Errorf("%s: %w", w.r.Path, err)
-			}
-			w.membershipChanged()
-			return w.printCommit(commit, "the leave")
-		},
+		Flags:  writeFlags(),
+		Action: selfMembershipAction((*swarm.Repo).Leave, "the leave"),
+	}
+}
+
+// selfMembershipAction commits a change of the account's own membership (join,
+// leave): no arguments, one commit, the members cache dropped as jamid does.
+func selfMembershipAction(op func(*swarm.Repo, *swarm.Identity, time.Time) (*swarm.Commit, error), what string) ucli.ActionFunc {
+	return func(c *ucli.Context) error {
+		if err := cli.NArgs(c, 0, 0); err != nil {
+			return err
+		}
+		w, err := openWrite(c)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		commit, err := op(w.r, w.a.id, now())
+		if err != nil {
+			return fmt.Errorf("%s: %w", w.r.Path, err)
+		}
+		w.membershipChanged()
+		return w.printCommit(commit, what)
 	}
 }
 
