@@ -8,14 +8,13 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/jamikit/jamikit/lib/dht/types"
 	"github.com/jamikit/jamikit/lib/dht/value"
 	"github.com/jamikit/jamikit/lib/identity"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // The device receipt (account.md §5.2): proof, signed by the account key,
@@ -31,29 +30,11 @@ type Receipt struct {
 	Announce []byte // packed signed DeviceAnnouncement value
 }
 
-// AnnouncePayload is the DeviceAnnouncement data: msgpack map(2) "dev" ->
-// bin8(20) device short id, "pk" -> bin16(device SPKI DER), as msgpack-c packs
-// it (the SPKI of an RSA key is always 256..65535 bytes, hence bin16).
+// AnnouncePayload is the DeviceAnnouncement data (lib/dht/types):
+// msgpack map(2) "dev" -> bin8(20) device short id, "pk" -> bin16(device
+// SPKI DER), as msgpack-c packs it.
 func AnnouncePayload(deviceSPKI []byte) []byte {
-	dev := identity.ShortIDOfSPKI(deviceSPKI)
-	b := make([]byte, 0, 32+len(deviceSPKI))
-	b = append(b, 0x82, 0xa3, 'd', 'e', 'v', 0xc4, byte(len(dev)))
-	b = append(b, dev[:]...)
-	b = append(b, 0xa2, 'p', 'k')
-	b = appendBin(b, deviceSPKI)
-	return append(b, deviceSPKI...)
-}
-
-// appendBin writes a msgpack bin header in its smallest form.
-func appendBin(b, data []byte) []byte {
-	n := len(data)
-	switch {
-	case n < 1<<8:
-		return append(b, 0xc4, byte(n))
-	case n < 1<<16:
-		return binary.BigEndian.AppendUint16(append(b, 0xc5), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(b, 0xc6), uint32(n))
+	return types.NewDeviceAnnouncement(deviceSPKI).Marshal()
 }
 
 // Announcement returns the DeviceAnnouncement value for a device, signed by
@@ -146,14 +127,11 @@ func VerifyReceipt(receipt string, sig []byte, accountCert, deviceCert *x509.Cer
 	if owner := identity.ShortIDOfSPKI(v.Owner).String(); owner != accID {
 		return fmt.Errorf("receipt announce is signed by %s, not the account", owner)
 	}
-	var payload struct {
-		Dev []byte `msgpack:"dev"`
-		PK  []byte `msgpack:"pk"`
-	}
-	if err := msgpack.Unmarshal(v.Data, &payload); err != nil {
+	payload, err := types.UnmarshalDeviceAnnouncement(v.Data)
+	if err != nil {
 		return fmt.Errorf("receipt announce payload: %w", err)
 	}
-	if !bytes.Equal(payload.Dev, identity.CertShortID(deviceCert).Bytes()) {
+	if payload.Dev != identity.CertShortID(deviceCert) {
 		return fmt.Errorf("receipt announce is for device %x, not %s", payload.Dev, devID)
 	}
 	if !bytes.Equal(payload.PK, deviceCert.RawSubjectPublicKeyInfo) {
