@@ -45,10 +45,10 @@ func TestValueJSONInput(t *testing.T) {
 		prio *uint8
 	}{
 		{in: `{"id":42,"data":"AA=="}`, id: 42},
-		{in: `{"id":"  17xyz"}`, id: 17},   // std::stoull stops at the first non-digit
+		{in: `{"id":"  17xyz"}`, id: 17},    // std::stoull stops at the first non-digit
 		{in: `{"id":"-1"}`, id: ^uint64(0)}, // and negates modulo 2^64
-		{in: `{"id":"abc"}`, id: 0},        // throws inside unpackId: 0
-		{in: `{"type":3.9}`, typ: 3},       // asInt truncates doubles
+		{in: `{"id":"abc"}`, id: 0},         // throws inside unpackId: 0
+		{in: `{"type":3.9}`, typ: 3},        // asInt truncates doubles
 		{in: `{"type":true}`, typ: 1},
 		{in: `{"type":"3"}`, err: ErrValue}, // asInt throws on strings
 		{in: `{"owner":"not a key"}`, err: ErrValue},

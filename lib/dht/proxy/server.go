@@ -74,8 +74,8 @@ type Server struct {
 	info      *dht.Info // nil until the first refresh
 	stats     []byte    // /node/stats body of the last refresh
 	lastReset time.Time
-	listens   int                                         // open /listen streams
-	puts      map[wire.InfoHash]map[uint64]*permanentPut  // permanent puts by key and id
+	listens   int                                        // open /listen streams
+	puts      map[wire.InfoHash]map[uint64]*permanentPut // permanent puts by key and id
 	subs      map[string]map[wire.InfoHash][]*subscriber // push listeners by token
 }
 
