@@ -160,4 +160,3 @@ func checkPeer(chain []*x509.Certificate) error {
 	}
 	return identity.VerifyDeviceChainAt(chain, timeNow())
 }
-
