@@ -30,6 +30,10 @@ Node information:
   ld [key]   Print basic information about currenty stored values on this node (or key).
   lr         Print the full current routing table of this node.
 
+Operations with the proxy:
+  pst [port]              Start the proxy interface on port.
+  psp [port]              Stop the proxy interface on port.
+
 Operations on the DHT:
   b <ip:port>           Ping potential node at given IP address/port.
   g <key>               Get values at <key>.
@@ -234,6 +238,9 @@ func (con *console) exec(line string) bool {
 		// on a connectivity change; the engine has no such call, so the
 		// bootstrap nodes are pinged again.
 		con.bootstrap(con.net.bootstrap...)
+		return true
+	case "pst", "psp":
+		con.proxyCommand(op, rest)
 		return true
 	case "":
 		return true

@@ -47,12 +47,14 @@ const description = "Runs an OpenDHT node (or, with --nodes N, N of them in one 
 	"  cl KEY TOKEN            cancel a listen\n" +
 	"  p KEY WORD              put a text/plain value (the first word)\n" +
 	"  pp KEY WORD             the same, kept announced until cpp\n" +
-	"  cpp KEY ID              cancel a permanent put (ID in hexadecimal)\n\n" +
-	"Not available (yet): identities (-i, s, e), the REST proxy, PHT indexation, LAN peer discovery (-D).\n\n" +
+	"  cpp KEY ID              cancel a permanent put (ID in hexadecimal)\n" +
+	"  pst PORT, psp PORT      start, stop a REST proxy server (as --proxyserver) on PORT\n\n" +
+	"Not available (yet): identities (-i, s, e), PHT indexation, LAN peer discovery (-D).\n\n" +
 	"Examples:\n" +
 	"  dhtnode -p 4222\n" +
 	"  dhtnode -s -p 4222 -b bootstrap.jami.net:4222 -U\n" +
 	"  dhtnode -s --nodes 5 -p 4300\n" +
+	"  dhtnode -s -p 4222 --proxyserver 8080 -b bootstrap.jami.net\n" +
 	"  printf 'p hello world\\ng hello\\n' | dhtnode -b 127.0.0.1:4300"
 
 func newApp() *ucli.App {
@@ -75,6 +77,7 @@ func newApp() *ucli.App {
 			&ucli.BoolFlag{Name: "json", Usage: "console: ll prints JSON"},
 		},
 	}.App()
+	app.Flags = append(app.Flags, proxyFlags()...)
 	app.Flags = append(app.Flags, unsupportedFlags()...)
 	app.Action = run
 	app.ArgsUsage = " "
@@ -103,7 +106,6 @@ func unsupportedFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "certificate", Hidden: true},
 		&ucli.StringFlag{Name: "privkey", Hidden: true},
 		&ucli.BoolFlag{Name: "peer-discovery", Aliases: []string{"D"}, Hidden: true},
-		&ucli.StringFlag{Name: "proxyserver", Hidden: true},
 		&ucli.StringFlag{Name: "proxyserverssl", Hidden: true},
 		&ucli.StringFlag{Name: "proxyclient", Hidden: true},
 		&ucli.StringFlag{Name: "pushserver", Hidden: true},
@@ -117,9 +119,8 @@ var unsupported = map[string]string{
 	"certificate":    "--certificate: node identities are not supported yet",
 	"privkey":        "--privkey: node identities are not supported yet",
 	"peer-discovery": "-D: LAN peer discovery is not supported",
-	"proxyserver":    "--proxyserver: the REST proxy is not supported yet",
-	"proxyserverssl": "--proxyserverssl: the REST proxy is not supported yet",
-	"proxyclient":    "--proxyclient: the REST proxy is not supported yet",
+	"proxyserverssl": "--proxyserverssl: the HTTPS proxy is not supported (use --proxyserver behind a TLS proxy)",
+	"proxyclient":    "--proxyclient: not supported (jami-dht --proxy URL is the proxy client)",
 	"pushserver":     "--pushserver: push notifications are not supported",
 }
 
@@ -198,6 +199,11 @@ func run(c *ucli.Context) error {
 		return err
 	}
 	defer net.close()
+	net.proxies = newProxyServers(net.nodes[0], logs.logger())
+	defer net.proxies.close()
+	if err := startProxyFlag(c, net.proxies); err != nil {
+		return err
+	}
 	if o.persist != "" {
 		defer func() {
 			if err := saveState(o.persist, net.nodes[0]); err != nil {
@@ -256,6 +262,7 @@ func daemonize() error {
 type network struct {
 	nodes     []*dht.Node
 	bootstrap []string
+	proxies   *proxyServers // REST proxies on nodes[0] (proxyserver.go)
 }
 
 func (nw *network) close() {
