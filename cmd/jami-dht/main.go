@@ -11,7 +11,7 @@ import (
 
 var tool = cli.Tool{
 	Name:  "jami-dht",
-	Usage: "put, get and listen to values on the Jami DHT (OpenDHT 2.4.12), ping nodes, list what a bootstrap reveals",
+	Usage: "put, get and listen to values on the Jami DHT (OpenDHT 2.4.12), signed and encrypted; announce accounts, find their devices, send and receive contact requests",
 	Description: "Each command starts an ephemeral DHT node on a random UDP port, bootstraps it (--bootstrap,\n" +
 		"default bootstrap.jami.net:4222), does one operation and exits.\n\n" +
 		"KEY is 40 hexadecimal characters, used as is; any other string is hashed with SHA-1 as OpenDHT's\n" +
@@ -24,11 +24,16 @@ var tool = cli.Tool{
 		"  jami-dht get --bootstrap 127.0.0.1:4222 hello\n" +
 		"  jami-dht get --bootstrap 127.0.0.1:4222 --raw hello > value.bin\n" +
 		"  jami-dht listen --bootstrap 127.0.0.1:4222 --json hello\n" +
+		"  jami-dht presence --bootstrap 127.0.0.1:4222 d9b52ffb583b1ea8bed701d03c4aef1a936c5554\n" +
 		"  jami-dht ping 127.0.0.1:4222",
 	Commands: []*ucli.Command{
 		putCommand(),
 		getCommand(),
 		listenCommand(),
+		announceCommand(),
+		presenceCommand(),
+		requestCommand(),
+		inboxCommand(),
 		pingCommand(),
 		nodesCommand(),
 		hashCommand(),
