@@ -13,6 +13,7 @@ import (
 
 	"github.com/jamikit/jamikit/lib/cli"
 	"github.com/jamikit/jamikit/lib/dht"
+	"github.com/jamikit/jamikit/lib/dht/proxy"
 	"github.com/jamikit/jamikit/lib/dht/value"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 	ucli "github.com/urfave/cli/v2"
@@ -26,7 +27,54 @@ func netFlags(timeout time.Duration) []ucli.Flag {
 		cli.PortFlag(),
 		cli.TimeoutFlag(timeout),
 		cli.JSONFlag(),
+		proxyFlag(),
 	}
+}
+
+// proxyFlag is --proxy: every operation through an OpenDHT REST proxy
+// (dhtnode --proxyserver, the proxy Jami's mobile clients use) instead
+// of an ephemeral UDP node.
+func proxyFlag() ucli.Flag {
+	return &ucli.StringFlag{
+		Name:    "proxy",
+		EnvVars: []string{"JAMI_DHT_PROXY"},
+		Usage:   "go through the OpenDHT REST proxy at `URL` (http://HOST:PORT) instead of joining the DHT over UDP; --bootstrap and --port are then unused",
+	}
+}
+
+// connect returns what the command works on: with --proxy, a client of
+// that REST proxy (checked with one /node/info request); otherwise the
+// ephemeral UDP node of joinDHT.
+func connect(ctx context.Context, c *ucli.Context) (dht.Client, error) {
+	u := strings.TrimSpace(c.String("proxy"))
+	if u == "" {
+		return joinDHT(ctx, c)
+	}
+	opt := proxy.ClientOptions{}
+	if cli.Verbose(c) {
+		opt.Logger = cli.Logger(c)
+	}
+	pc, info, err := proxy.Dial(ctx, u, opt)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, cli.Errorf(cli.ExitTimeout, "--proxy %s: no answer", u)
+		}
+		if strings.HasPrefix(err.Error(), "proxy URL") {
+			return nil, cli.UsageErrorf("--proxy: %v", err)
+		}
+		return nil, fmt.Errorf("--proxy %s: %w", u, err)
+	}
+	cli.Logger(c).Debug("using the DHT proxy", "url", u, "node", info.ID, "good4", info.IPv4.Good, "good6", info.IPv6.Good)
+	return pc, nil
+}
+
+// nodeOnly refuses --proxy for what the REST API cannot do (field
+// queries, routing information).
+func nodeOnly(c *ucli.Context, what string) error {
+	if strings.TrimSpace(c.String("proxy")) != "" {
+		return cli.UsageErrorf("%s needs the UDP DHT: not available with --proxy", what)
+	}
+	return nil
 }
 
 // opContext bounds a command by --timeout (0: no limit) on top of the

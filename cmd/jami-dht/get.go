@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/jamikit/jamikit/lib/cli"
+	"github.com/jamikit/jamikit/lib/dht"
 	"github.com/jamikit/jamikit/lib/dht/value"
 	ucli "github.com/urfave/cli/v2"
 )
@@ -82,7 +83,12 @@ func getAction(c *ucli.Context) error {
 
 	ctx, cancel := opContext(c)
 	defer cancel()
-	n, err := joinDHT(ctx, c)
+	if !q.Select.Empty() {
+		if err := nodeOnly(c, "--select"); err != nil {
+			return err
+		}
+	}
+	n, err := connect(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -91,7 +97,7 @@ func getAction(c *ucli.Context) error {
 	if !q.Select.Empty() {
 		res := queryResult{Key: key.String(), Rows: []rowJSON{}}
 		found := 0
-		err := n.Query(ctx, key, q, func(rows []value.FieldIndex) bool {
+		err := n.(*dht.Node).Query(ctx, key, q, func(rows []value.FieldIndex) bool {
 			for _, r := range rows {
 				found++
 				if js {

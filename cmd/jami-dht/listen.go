@@ -54,7 +54,7 @@ func listenAction(c *ucli.Context) error {
 
 	ctx, cancel := opContext(c)
 	defer cancel()
-	n, err := joinDHT(ctx, c)
+	n, err := connect(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,9 @@ func nodesAction(c *ucli.Context) error {
 	if err := cli.NArgs(c, 0, 0); err != nil {
 		return err
 	}
+	if err := nodeOnly(c, "nodes"); err != nil {
+		return err
+	}
 	var key wire.InfoHash
 	byKey := c.IsSet("key")
 	if byKey {

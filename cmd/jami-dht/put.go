@@ -76,7 +76,7 @@ func putAction(c *ucli.Context) error {
 
 	ctx, cancel := opContext(c)
 	defer cancel()
-	n, err := joinDHT(ctx, c)
+	n, err := connect(ctx, c)
 	if err != nil {
 		return err
 	}

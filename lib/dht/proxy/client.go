@@ -128,7 +128,11 @@ func (c *Client) request(ctx context.Context, method, path string, body []byte) 
 	req.Header.Set("User-Agent", "RESTinio client")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("proxy %s: %w", c.base.Host, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is the caller's to name
+		}
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -152,7 +156,7 @@ func (c *Client) NodeInfo(ctx context.Context) (NodeInfo, error) {
 	x, err := parseJSON(b)
 	m, _ := x.(map[string]any)
 	if err != nil || m == nil || m["node_id"] == nil {
-		return NodeInfo{}, fmt.Errorf("proxy %s: /node/info: not an OpenDHT proxy answer", c.base.Host)
+		return NodeInfo{}, errors.New("GET /node/info: not an OpenDHT proxy answer")
 	}
 	var info NodeInfo
 	info.ID, _ = wire.ParseInfoHash(asString(m["node_id"]))
@@ -210,7 +214,7 @@ func (c *Client) post(ctx context.Context, key wire.InfoHash, v *value.Value, pe
 	if v.ID == 0 {
 		got, err := UnmarshalValueJSON(b)
 		if err != nil || got.ID == 0 {
-			return fmt.Errorf("proxy %s: put: the answer has no value id", c.base.Host)
+			return fmt.Errorf("POST %s: the answer has no value id", keyPath(key))
 		}
 		v.ID = got.ID
 	}
