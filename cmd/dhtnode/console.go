@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jamikit/jamikit/lib/dht"
+	"github.com/jamikit/jamikit/lib/dht/secure"
 	"github.com/jamikit/jamikit/lib/dht/value"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
@@ -52,6 +53,7 @@ Operations on the DHT:
 type console struct {
 	net    *network
 	n      *dht.Node
+	sec    *secure.DHT // the secure layer over n: filters g/l, does s/e
 	out    *lockedWriter
 	errOut io.Writer
 	logs   *logControl
@@ -98,7 +100,7 @@ func (l *lockedWriter) printf(format string, a ...any) { l.print(fmt.Sprintf(for
 
 func newConsole(nw *network, out, errOut io.Writer, logs *logControl, tty, jsonLL bool) *console {
 	return &console{
-		net: nw, n: nw.nodes[0], out: &lockedWriter{w: out}, errOut: errOut, logs: logs,
+		net: nw, n: nw.nodes[0], sec: secure.New(nw.nodes[0], nil, secure.Options{Logger: logs.logger()}), out: &lockedWriter{w: out}, errOut: errOut, logs: logs,
 		async: tty, echo: !tty, jsonLL: jsonLL,
 		listens: map[dht.ListenToken]listenRec{},
 		puts:    map[wire.InfoHash]map[uint64]*value.Value{},
@@ -113,6 +115,7 @@ func (con *console) run(ctx context.Context, in io.Reader) {
 	for _, n := range con.net.nodes {
 		con.out.print(nodeInfoLine(n.ID(), n.Addr4(), n.Addr6()) + "\n")
 	}
+	con.out.print(publicKeyLine(con.sec))
 	con.out.print(" (type 'h' or 'help' for a list of possible commands)\n\n")
 
 	lines := make(chan string)
@@ -290,8 +293,11 @@ func (con *console) exec(line string) bool {
 			return true
 		}
 		con.n.CancelPut(con.ctx, key, id)
-	case "s", "e":
-		con.out.print("An identity is required to perform this operation (run with -i)\n")
+	case "s":
+		word, _ := next(rest)
+		con.putSigned(key, word)
+	case "e":
+		con.putEncrypted(key, rest)
 	}
 	return true
 }
@@ -320,12 +326,12 @@ func (con *console) get(key wire.InfoHash, rest string) {
 	}
 	con.do(func() {
 		start, total := time.Now(), 0
-		err := con.n.GetFunc(con.ctx, key, &value.Query{Where: where}, func(vals []*value.Value) bool {
+		err := con.sec.GetFunc(con.ctx, key, &value.Query{Where: where}, func(vals []secure.Result) bool {
 			total += len(vals)
 			var b strings.Builder
 			fmt.Fprintf(&b, "Get: found %d value(s) after %s (total %d)\n", len(vals), printDuration(time.Since(start)), total)
-			for _, v := range vals {
-				b.WriteString("\t" + v.String() + "\n")
+			for _, r := range vals {
+				b.WriteString("\t" + r.Value.String() + "\n")
 			}
 			con.out.print(b.String())
 			return true
@@ -374,7 +380,7 @@ func (con *console) listen(key wire.InfoHash, rest string) {
 		return
 	}
 	total := 0
-	tok, err := con.n.Listen(con.ctx, key, &where, func(vals []*value.Value, expired bool) bool {
+	tok, err := con.sec.Listen(con.ctx, key, &where, func(vals []secure.Result, expired bool) bool {
 		var b strings.Builder
 		if expired {
 			total -= len(vals)
@@ -383,8 +389,8 @@ func (con *console) listen(key wire.InfoHash, rest string) {
 			total += len(vals)
 			fmt.Fprintf(&b, "Listen: found %d values (total %d)\n", len(vals), total)
 		}
-		for _, v := range vals {
-			b.WriteString("\t" + v.String() + "\n")
+		for _, r := range vals {
+			b.WriteString("\t" + r.Value.String() + "\n")
 		}
 		con.out.print(b.String())
 		return true
@@ -429,7 +435,7 @@ func (con *console) info(asJSON bool) {
 		con.out.print(string(b) + "\n")
 		return
 	}
-	s := infoText(in, con.n.Addr4(), con.n.Addr6())
+	s := withPublicKeyLine(infoText(in, con.n.Addr4(), con.n.Addr6()), con.sec)
 	if len(con.net.nodes) > 1 {
 		ports := make([]string, len(con.net.nodes))
 		for i, n := range con.net.nodes {

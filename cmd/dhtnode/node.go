@@ -18,6 +18,7 @@ import (
 
 	"github.com/jamikit/jamikit/lib/cli"
 	"github.com/jamikit/jamikit/lib/dht"
+	"github.com/jamikit/jamikit/lib/dht/secure"
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -54,6 +55,8 @@ const description = "Runs an OpenDHT node (or, with --nodes N, N of them in one 
 	"  dhtnode -p 4222\n" +
 	"  dhtnode -s -p 4222 -b bootstrap.jami.net:4222 -U\n" +
 	"  dhtnode -s --nodes 5 -p 4300\n" +
+	"  dhtnode -i --save-identity mynode -p 4222\n" +
+	"  dhtnode --certificate mynode.crt --privkey mynode.pem -p 4222\n" +
 	"  dhtnode -s -p 4222 --proxyserver 8080 -b bootstrap.jami.net\n" +
 	"  printf 'p hello world\\ng hello\\n' | dhtnode -b 127.0.0.1:4300"
 
@@ -78,6 +81,7 @@ func newApp() *ucli.App {
 		},
 	}.App()
 	app.Flags = append(app.Flags, proxyFlags()...)
+	app.Flags = append(app.Flags, identityFlags()...)
 	app.Flags = append(app.Flags, unsupportedFlags()...)
 	app.Action = run
 	app.ArgsUsage = " "
@@ -101,10 +105,6 @@ type options struct {
 // defined". -O does nothing in OpenDHT either and is accepted.
 func unsupportedFlags() []ucli.Flag {
 	return []ucli.Flag{
-		&ucli.BoolFlag{Name: "identity", Aliases: []string{"i"}, Hidden: true},
-		&ucli.StringFlag{Name: "save-identity", Hidden: true},
-		&ucli.StringFlag{Name: "certificate", Hidden: true},
-		&ucli.StringFlag{Name: "privkey", Hidden: true},
 		&ucli.BoolFlag{Name: "peer-discovery", Aliases: []string{"D"}, Hidden: true},
 		&ucli.StringFlag{Name: "proxyserverssl", Hidden: true},
 		&ucli.StringFlag{Name: "proxyclient", Hidden: true},
@@ -114,10 +114,6 @@ func unsupportedFlags() []ucli.Flag {
 }
 
 var unsupported = map[string]string{
-	"identity":       "-i: node identities (signed and encrypted values) are not supported yet",
-	"save-identity":  "--save-identity: node identities are not supported yet",
-	"certificate":    "--certificate: node identities are not supported yet",
-	"privkey":        "--privkey: node identities are not supported yet",
 	"peer-discovery": "-D: LAN peer discovery is not supported",
 	"proxyserverssl": "--proxyserverssl: the HTTPS proxy is not supported (use --proxyserver behind a TLS proxy)",
 	"proxyclient":    "--proxyclient: not supported (jami-dht --proxy URL is the proxy client)",
@@ -188,6 +184,15 @@ func run(c *ucli.Context) error {
 			return err
 		}
 	}
+	id, err := loadIdentity(c)
+	if err != nil {
+		return err
+	}
+	if id != nil && o.cfg.ID.IsZero() {
+		// SecureDht::getConfig: an identity names the node, unless an id
+		// is configured (here: restored by -f).
+		o.cfg.ID = id.NodeID()
+	}
 
 	net, err := startNetwork(c.Context, o.cfg, o.count, o.bootstrap, logs.logger())
 	if err != nil && o.persist != "" && c.Uint("port") == 0 && o.cfg.Port != 0 {
@@ -199,6 +204,8 @@ func run(c *ucli.Context) error {
 		return err
 	}
 	defer net.close()
+	sec := secure.New(net.nodes[0], id, secure.Options{Logger: logs.logger()})
+	announce(c.Context, sec, logs.logger())
 	net.proxies = newProxyServers(net.nodes[0], logs.logger())
 	defer net.proxies.close()
 	if err := startProxyFlag(c, net.proxies); err != nil {
@@ -221,6 +228,7 @@ func run(c *ucli.Context) error {
 		for _, n := range net.nodes {
 			fmt.Fprintln(out, nodeInfoLine(n.ID(), n.Addr4(), n.Addr6()))
 		}
+		fmt.Fprint(out, publicKeyLine(sec))
 		<-c.Context.Done()
 		return nil
 	}
@@ -230,6 +238,7 @@ func run(c *ucli.Context) error {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
 	con := newConsole(net, out, cli.Stderr(c), logs, tty, o.jsonLL)
+	con.sec = sec
 	con.run(c.Context, stdin)
 	return nil
 }
