@@ -173,7 +173,6 @@ func DecryptPKCS8(der, password []byte) ([]byte, error) {
 	return pt, nil
 }
 
-
 // EncodeECKeyPEM is an EC private key as PKCS#8 PEM, the form OpenDHT
 // saves its CA key in.
 func EncodeECKeyPEM(k *ecdsa.PrivateKey) ([]byte, error) {
