@@ -126,7 +126,7 @@ func TestConsole(t *testing.T) {
 	pid := s.expect(`Using h\(other\) = \w+\nPut: success, took [^\n]+\. Value ID: ([0-9a-f]+)\n`)[1]
 
 	s.send("ls aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d")
-	s.expect(`\nSearch IPv4 aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d gets: 0 [^\n]*\[synced\] \[listening\]\nQueries:\nQuery\[SELECT \* \]\n Common bits    InfoHash                       Conn. Get   Ops  IP\n(\s+\d+ [0-9a-f]{40} \* \[[ 1][ x]\] \[[s-][ fc]\] \[l\] 127\.0\.0\.1:\d+\n){3}\n>> `)
+	s.expect(`\nSearch IPv4 aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d gets: 0, last step: [^\n]* ago \[synced\] \[listening\]\nQueries:\nQuery\[SELECT \* \]\n Common bits    InfoHash                       Conn. Get   Ops  IP\n(\s+\d+ [0-9a-f]{40} \* \[[ \d][ x]\] \[[su-][ fc]\] \[l\] 127\.0\.0\.1:\d+\n){3}\n>> `)
 	s.send("ls")
 	s.expect(`s:synched, u:updated, a:announced, c:candidate, f:cur req, x:expired, \*:known\n`)
 	s.expect(`Announcement: Value\[id:` + pid + ` data\(text/plain\):"permanent"\]( \[announced\])?\n`)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,15 +114,19 @@ func bucketsText(now time.Time, buckets []dht.BucketInfo) string {
 	return b.String()
 }
 
-// storageKeyText is Dht::printStorageLog for one key. OpenDHT also lists
-// each remote listener node; the engine reports only their number, which
-// the first line carries.
+// storageKeyText is Dht::printStorageLog for one key: the count of
+// remote listener nodes, the local listeners, then each remote node with
+// the number of its listen entries.
 func storageKeyText(k dht.KeyInfo) string {
-	s := fmt.Sprintf("Storage %s %d list., %d values (%d bytes)\n", k.Key, k.Listeners, k.Values, k.Bytes)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Storage %s %d list., %d values (%d bytes)\n", k.Key, k.Listeners, k.Values, k.Bytes)
 	if k.Local > 0 {
-		s += fmt.Sprintf("   %d local listeners\n", k.Local)
+		fmt.Fprintf(&b, "   %d local listeners\n", k.Local)
 	}
-	return s
+	for _, l := range k.RemoteListeners {
+		fmt.Fprintf(&b, "   Listener %s %s : %d entries\n", l.ID, l.Addr, l.Entries)
+	}
+	return b.String()
 }
 
 // storageText is Dht::getStorageLog: every key, the per-IP quota use
@@ -164,22 +169,27 @@ func storageText(st dht.StorageInfo) string {
 }
 
 // searchExtra is what the console knows about a search that the engine
-// does not report: the values it announces and the queries of its listens.
+// does not report: the values it announces (the engine reports their ids)
+// and, for engines reporting no queries, the queries of its listens. now
+// is the time "last step" is relative to (zero: the current time).
 type searchExtra struct {
 	values  map[uint64]*value.Value
 	queries []value.Query
+	now     time.Time
 }
 
-// searchText is Dht::dumpSearch. The engine does not report when a search
-// last stepped, so the "last step" part of the first line is left out, and
-// a node's pending request count shows as 1 when it has a request in flight.
+// searchText is Dht::dumpSearch.
 func searchText(s dht.SearchInfo, known map[wire.InfoHash]bool, extra searchExtra) string {
 	var b strings.Builder
 	fam := '4'
 	if s.IPv6 {
 		fam = '6'
 	}
-	fmt.Fprintf(&b, "\nSearch IPv%c %s gets: %d", fam, s.Key, s.Gets)
+	now := extra.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	fmt.Fprintf(&b, "\nSearch IPv%c %s gets: %d, last step: %s", fam, s.Key, s.Gets, printTimeRelative(now, s.LastStep))
 	if s.Done {
 		b.WriteString(" [done]")
 	}
@@ -199,9 +209,13 @@ func searchText(s dht.SearchInfo, known map[wire.InfoHash]bool, extra searchExtr
 		b.WriteString(" [not synced]")
 	}
 	b.WriteString("\n")
-	if len(extra.queries) > 0 {
+	queries := s.Queries
+	if len(queries) == 0 {
+		queries = extra.queries
+	}
+	if len(queries) > 0 {
 		b.WriteString("Queries:\n")
-		for _, q := range extra.queries {
+		for _, q := range queries {
 			b.WriteString(q.String() + "\n")
 		}
 	}
@@ -224,9 +238,10 @@ func searchText(s dht.SearchInfo, known map[wire.InfoHash]bool, extra searchExtr
 		} else {
 			b.WriteString(" ")
 		}
+		// Connection: our requests waiting for the node's reply, expired.
 		b.WriteString(" [")
-		if n.Pending {
-			b.WriteString("1")
+		if n.PendingRequests > 0 {
+			b.WriteString(strconv.Itoa(n.PendingRequests))
 		} else {
 			b.WriteString(" ")
 		}
@@ -235,6 +250,8 @@ func searchText(s dht.SearchInfo, known map[wire.InfoHash]bool, extra searchExtr
 		} else {
 			b.WriteString(" ]")
 		}
+		// Get: synced ('u' when it answered since the newest get began),
+		// then a get in flight ('c' when the node is a slow candidate).
 		g, st := byte(' '), byte('-')
 		if n.Pending {
 			g = 'f'
@@ -244,26 +261,37 @@ func searchText(s dht.SearchInfo, known map[wire.InfoHash]bool, extra searchExtr
 		}
 		if n.Synced {
 			st = 's'
+			if n.Updated {
+				st = 'u'
+			}
 		}
 		fmt.Fprintf(&b, " [%c%c] ", st, g)
 		if s.Listens > 0 {
-			if n.Listening {
-				b.WriteString("[l] ")
-			} else {
+			switch {
+			case !n.HasListen && !n.Listening:
 				b.WriteString("    ")
+			case n.Listening:
+				b.WriteString("[l] ")
+			case n.ListenSent:
+				b.WriteString("[f] ")
+			default:
+				b.WriteString("[ ] ")
 			}
 		}
 		if len(s.Puts) > 0 {
-			if len(n.Announced) == 0 {
+			if len(n.Announced) == 0 && len(n.AnnounceStates) == 0 {
 				b.WriteString("   " + strings.Repeat(" ", len(s.Puts)))
 			} else {
 				b.WriteString("[")
 				for _, id := range s.Puts {
-					if containsID(n.Announced, id) {
-						b.WriteString("a")
-					} else {
-						b.WriteString(" ")
+					c, ok := n.AnnounceStates[id]
+					if !ok && containsID(n.Announced, id) {
+						c, ok = 'a', true
 					}
+					if !ok {
+						c = ' '
+					}
+					b.WriteByte(c)
 				}
 				b.WriteString("] ")
 			}

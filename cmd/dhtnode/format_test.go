@@ -146,31 +146,96 @@ func TestBucketsText(t *testing.T) {
 	}
 }
 
-// An "ls" search block, shaped like the captured one (without "last step",
-// which the engine does not report).
+// An "ls" search block, shaped like the real dhtnode's (captured on a
+// network of real nodes and ours, 2.4.12):
+//
+//	Search IPv4 3a7c… gets: 0, last step: 1.15 s ago [synced] [listening]
+//	Queries:
+//	Query[SELECT * ]
+//	 Common bits    InfoHash                       Conn. Get   Ops  IP
+//	  3 21f5… * [  ] [u ] [l] 127.0.0.1:47200
 func TestSearchText(t *testing.T) {
 	key := mustHash(t, "816cc20437d859538736e1ef46558b7bda486c06")
 	n1 := mustHash(t, "b356c9cfd13edf06937e5df1005fe5c1e2ee4cb4")
 	n2 := mustHash(t, "7604ffbd1066aa27b268cc56f27c7152e6b53d83")
 	const vid = 0x114cbbe1f8d8c07a
-	s := dht.SearchInfo{Key: key, Synced: true, Puts: []uint64{vid}, Nodes: []dht.SearchNodeInfo{
-		{NodeState: dht.NodeState{ID: n1, Addr: netip.MustParseAddrPort("127.0.0.1:41002"), Good: true}, Synced: true, Announced: []uint64{vid}},
-		{NodeState: dht.NodeState{ID: n2, Addr: netip.MustParseAddrPort("127.0.0.1:41003")}, Pending: true, Candidate: true},
+	now := time.Now()
+	s := dht.SearchInfo{Key: key, Synced: true, LastStep: now.Add(-1150 * time.Millisecond), Puts: []uint64{vid}, Nodes: []dht.SearchNodeInfo{
+		{NodeState: dht.NodeState{ID: n1, Addr: netip.MustParseAddrPort("127.0.0.1:41002"), Good: true}, Synced: true, Announced: []uint64{vid}, AnnounceStates: map[uint64]byte{vid: 'a'}},
+		{NodeState: dht.NodeState{ID: n2, Addr: netip.MustParseAddrPort("127.0.0.1:41003")}, Pending: true, Candidate: true, PendingRequests: 2},
 	}}
 	v := &value.Value{ID: vid, Data: []byte("val"), UserType: "text/plain"}
-	got := searchText(s, map[wire.InfoHash]bool{n1: true, n2: true}, searchExtra{values: map[uint64]*value.Value{vid: v}})
-	want := "\nSearch IPv4 816cc20437d859538736e1ef46558b7bda486c06 gets: 0 [synced]\n" +
+	got := searchText(s, map[wire.InfoHash]bool{n1: true, n2: true}, searchExtra{values: map[uint64]*value.Value{vid: v}, now: now})
+	want := "\nSearch IPv4 816cc20437d859538736e1ef46558b7bda486c06 gets: 0, last step: 1.15 s ago [synced]\n" +
 		"Announcement: Value[id:114cbbe1f8d8c07a data(text/plain):\"val\"] [announced]\n" +
 		" Common bits    InfoHash                       Conn. Get   Ops  IP\n" +
 		"  2 b356c9cfd13edf06937e5df1005fe5c1e2ee4cb4 * [  ] [s ] [a] 127.0.0.1:41002\n" +
-		"  0 7604ffbd1066aa27b268cc56f27c7152e6b53d83 * [1 ] [-c]     127.0.0.1:41003\n"
+		"  0 7604ffbd1066aa27b268cc56f27c7152e6b53d83 * [2 ] [-c]     127.0.0.1:41003\n"
 	if got != want {
 		t.Errorf("searchText:\n%q\nwant:\n%q", got, want)
 	}
+
+	// Listens and their queries (from the engine), nodes answered since
+	// the last get ('u'), a listen in flight ('f'), a listen sent but
+	// neither confirmed nor in flight (' '), none sent (blank), an
+	// announce in flight ('f') and one unanswered ('e'), a search never
+	// stepped.
+	w, err := value.ParseWhere("WHERE user_type=b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n3 := mustHash(t, "d51ea0aeab53716de8d901c1eb94d48887a52dca")
+	const vid2 = 0x2a
+	s = dht.SearchInfo{Key: key, IPv6: true, Synced: true, Done: true, Listens: 1, Gets: 1,
+		Queries: []value.Query{{}, {Where: w}}, Puts: []uint64{vid, vid2}, Nodes: []dht.SearchNodeInfo{
+			{NodeState: dht.NodeState{ID: n1, Addr: netip.MustParseAddrPort("[::1]:41002")}, Synced: true, Updated: true, Listening: true, HasListen: true,
+				AnnounceStates: map[uint64]byte{vid: 'f', vid2: 'a'}, Announced: []uint64{vid2}},
+			{NodeState: dht.NodeState{ID: n2, Addr: netip.MustParseAddrPort("[::1]:41003"), Expired: true}, HasListen: true, ListenSent: true,
+				AnnounceStates: map[uint64]byte{vid2: 'e'}, PendingRequests: 1},
+			{NodeState: dht.NodeState{ID: n3, Addr: netip.MustParseAddrPort("[::1]:41004")}, Synced: true, HasListen: true},
+			{NodeState: dht.NodeState{ID: n3, Addr: netip.MustParseAddrPort("[::1]:41005")}},
+		}}
+	got = searchText(s, map[wire.InfoHash]bool{n1: true}, searchExtra{values: map[uint64]*value.Value{vid: v}, now: now})
+	want = "\nSearch IPv6 816cc20437d859538736e1ef46558b7bda486c06 gets: 1, last step: never [done] [synced] [listening]\n" +
+		"Queries:\n" +
+		"Query[SELECT * ]\n" +
+		"Query[SELECT * WHERE user_type=b]\n" +
+		"Announcement: Value[id:114cbbe1f8d8c07a data(text/plain):\"val\"]\n" +
+		"Announcement: Value[id:2a data:]\n" +
+		" Common bits    InfoHash                       Conn. Get   Ops  IP\n" +
+		"  2 b356c9cfd13edf06937e5df1005fe5c1e2ee4cb4 * [  ] [u ] [l] [fa] [::1]:41002\n" +
+		"  0 7604ffbd1066aa27b268cc56f27c7152e6b53d83   [1x] [- ] [f] [ e] [::1]:41003\n" +
+		"  1 d51ea0aeab53716de8d901c1eb94d48887a52dca   [  ] [s ] [ ] " + "     [::1]:41004\n" +
+		"  1 d51ea0aeab53716de8d901c1eb94d48887a52dca   [  ] [- ]     " + "     [::1]:41005\n"
+	if got != want {
+		t.Errorf("searchText with listens:\n%s\nwant:\n%s", got, want)
+	}
+
 	many := slices.Repeat([]dht.SearchInfo{{Key: key}}, 9)
 	if got := searchesText(many, nil, nil); !strings.HasPrefix(got, "[search 816cc20437d859538736e1ef46558b7bda486c06 IPv4]\n") ||
 		!strings.HasSuffix(got, "Total: 9 searches (9 IPv4, 0 IPv6).\n") {
 		t.Errorf("searchesText of 9 searches:\n%s", got)
+	}
+}
+
+// "ld" for one key with remote listeners, as the real dhtnode printed it
+// (captured: one of our nodes listening on a real one):
+//
+//	Storage 3a7c… 1 list., 2 values (31 bytes)
+//	   1 local listeners
+//	   Listener 7864929b657ce38acbeb3d91a4ef1e671f8934da 127.0.0.1:47203 : 1 entries
+func TestStorageKeyText(t *testing.T) {
+	k := dht.KeyInfo{Key: mustHash(t, "3a7c8f3be7842d00466ba00cba7745ff2e34bbb8"), Values: 2, Bytes: 31, Local: 1, Listeners: 2,
+		RemoteListeners: []dht.ListenerInfo{
+			{ID: mustHash(t, "7864929b657ce38acbeb3d91a4ef1e671f8934da"), Addr: netip.MustParseAddrPort("127.0.0.1:47203"), Entries: 1},
+			{ID: mustHash(t, "cf3adc31b0830cdf8cb31968150c43f8a9c5e140"), Addr: netip.MustParseAddrPort("[::1]:47202"), Entries: 3},
+		}}
+	want := "Storage 3a7c8f3be7842d00466ba00cba7745ff2e34bbb8 2 list., 2 values (31 bytes)\n" +
+		"   1 local listeners\n" +
+		"   Listener 7864929b657ce38acbeb3d91a4ef1e671f8934da 127.0.0.1:47203 : 1 entries\n" +
+		"   Listener cf3adc31b0830cdf8cb31968150c43f8a9c5e140 [::1]:47202 : 3 entries\n"
+	if got := storageKeyText(k); got != want {
+		t.Errorf("storageKeyText:\n%s\nwant:\n%s", got, want)
 	}
 }
 

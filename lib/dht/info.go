@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/dht/value"
 	"github.com/jamikit/jamikit/lib/dht/wire"
 )
 
@@ -172,11 +173,21 @@ func (n *Node) RoutingTable(ctx context.Context, v6 bool) ([]BucketInfo, error) 
 type SearchNodeInfo struct {
 	NodeState
 	Synced     bool     // gave a fresh token
+	Updated    bool     // answered a get since the newest get of the search started ('u', not 's')
 	Candidate  bool     // slow to answer
 	Pending    bool     // a get/find in flight
 	Listening  bool     // a listen confirmed and fresh
+	HasListen  bool     // a listen was sent to it (confirmed or not)
+	ListenSent bool     // a listen request in flight ('f' in the listen column)
 	Announced  []uint64 // values it acknowledged
-	TokenBytes int
+	// AnnounceStates is the state of each value's last put request to the
+	// node, as OpenDHT's Request::getStateChar: 'f' in flight, 'a'
+	// acknowledged, 'e' expired (unanswered), 'c' cancelled.
+	AnnounceStates map[uint64]byte
+	// PendingRequests counts our requests to the node (of any search or
+	// none) waiting for its reply: Node::getPendingMessageCount.
+	PendingRequests int
+	TokenBytes      int
 }
 
 // SearchInfo is one search.
@@ -186,9 +197,11 @@ type SearchInfo struct {
 	Expired   bool
 	Done      bool
 	Synced    bool
+	LastStep  time.Time // when the search last stepped; zero: never
 	Gets      int
-	Puts      []uint64 // ids of the values being announced
-	Permanent []uint64 // ids of the permanent ones
+	Queries   []value.Query // of its gets, then of its listens (dhtnode's "Queries:")
+	Puts      []uint64      // ids of the values being announced
+	Permanent []uint64      // ids of the permanent ones
 	Listens   int
 	Nodes     []SearchNodeInfo
 }
@@ -199,30 +212,7 @@ func (n *Node) Searches(ctx context.Context) ([]SearchInfo, error) {
 	err := n.exec(ctx, func(e *engine) {
 		for _, f := range e.fams {
 			for _, s := range f.searches {
-				si := SearchInfo{Key: s.id, IPv6: f.v6(), Expired: s.expired, Done: s.done,
-					Synced: s.isSynced(e.now, &e.t), Gets: len(s.gets), Listens: len(s.listens)}
-				for _, a := range s.puts {
-					si.Puts = append(si.Puts, a.op.v.ID)
-					if a.op.permanent {
-						si.Permanent = append(si.Permanent, a.op.v.ID)
-					}
-				}
-				for _, sn := range s.nodes {
-					ni := SearchNodeInfo{NodeState: e.nodeState(sn.node), Synced: sn.isSynced(e.now, &e.t),
-						Candidate: sn.candidate, Pending: sn.pendingGet(), TokenBytes: len(sn.token)}
-					for _, nl := range sn.listens {
-						if nl.req != nil && nl.req.completed() && nl.req.replyTime.add(e.t.listenExpire) > e.now {
-							ni.Listening = true
-						}
-					}
-					for id, a := range sn.acked {
-						if a.done {
-							ni.Announced = append(ni.Announced, id)
-						}
-					}
-					si.Nodes = append(si.Nodes, ni)
-				}
-				out = append(out, si)
+				out = append(out, e.searchInfo(s))
 			}
 		}
 		slices.SortFunc(out, func(a, b SearchInfo) int { return a.Key.Compare(b.Key) })
@@ -230,13 +220,92 @@ func (n *Node) Searches(ctx context.Context) ([]SearchInfo, error) {
 	return out, err
 }
 
+func (e *engine) searchInfo(s *search) SearchInfo {
+	si := SearchInfo{Key: s.id, IPv6: s.f.v6(), Expired: s.expired, Done: s.done,
+		Synced: s.isSynced(e.now, &e.t), LastStep: wallOf(s.stepTime), Gets: len(s.gets), Listens: len(s.listens)}
+	for _, op := range s.gets {
+		si.Queries = append(si.Queries, op.query)
+	}
+	for _, l := range s.listens {
+		si.Queries = append(si.Queries, value.Query{Where: l.where})
+	}
+	for _, a := range s.puts {
+		si.Puts = append(si.Puts, a.op.v.ID)
+		if a.op.permanent {
+			si.Permanent = append(si.Permanent, a.op.v.ID)
+		}
+	}
+	lastGet := s.lastGetStart()
+	for _, sn := range s.nodes {
+		ni := SearchNodeInfo{NodeState: e.nodeState(sn.node), Synced: sn.isSynced(e.now, &e.t),
+			Updated: sn.lastGetReply > lastGet, Candidate: sn.candidate, Pending: sn.pendingGet(),
+			HasListen: len(sn.listens) > 0, PendingRequests: len(sn.node.pending), TokenBytes: len(sn.token)}
+		for _, nl := range sn.listens {
+			if nl.req == nil {
+				continue
+			}
+			if nl.req.completed() && nl.req.replyTime.add(e.t.listenExpire) > e.now {
+				ni.Listening = true
+			}
+			ni.ListenSent = ni.ListenSent || nl.req.pending()
+		}
+		for id, a := range sn.acked {
+			if a.done {
+				ni.Announced = append(ni.Announced, id)
+			}
+			if c := a.stateChar(); c != 0 {
+				if ni.AnnounceStates == nil {
+					ni.AnnounceStates = map[uint64]byte{}
+				}
+				ni.AnnounceStates[id] = c
+			}
+		}
+		slices.Sort(ni.Announced)
+		si.Nodes = append(si.Nodes, ni)
+	}
+	return si
+}
+
+// stateChar is the announce column's letter for one value on one node
+// (0: nothing to show, OpenDHT prints a blank).
+func (a *ackStatus) stateChar() byte {
+	if a.req == nil {
+		if a.done {
+			return 'a' // found there by the permanent-put probe
+		}
+		return 0
+	}
+	switch a.req.state {
+	case reqPending:
+		return 'f'
+	case reqCompleted:
+		return 'a'
+	case reqExpired:
+		return 'e'
+	case reqCancelled:
+		return 'c'
+	}
+	return '?'
+}
+
 // KeyInfo is one storage entry, as dhtnode's "ld" prints it.
 type KeyInfo struct {
-	Key       wire.InfoHash
-	Values    int
-	Bytes     int64
-	Listeners int // remote listeners
-	Local     int // local listen operations
+	Key    wire.InfoHash
+	Values int
+	Bytes  int64
+	// Listeners counts the remote nodes listening (OpenDHT's "N list.":
+	// nodes, not listen sockets); RemoteListeners details them.
+	Listeners       int
+	RemoteListeners []ListenerInfo
+	Local           int // local listen operations
+}
+
+// ListenerInfo is a remote node listening on a key: dhtnode's
+// "Listener <id> <addr> : N entries".
+type ListenerInfo struct {
+	ID      wire.InfoHash
+	Addr    netip.AddrPort
+	Entries int // its listen sockets on the key
 }
 
 // StorageInfo is the storage with its per-IP usage.
@@ -256,7 +325,19 @@ func (n *Node) Storage(ctx context.Context) (StorageInfo, error) {
 		for _, k := range e.store.keys {
 			ki := KeyInfo{Key: k.key, Values: len(k.values), Bytes: k.size}
 			if k.lst != nil {
-				ki.Listeners, ki.Local = len(k.lst.remote), len(k.lst.local)
+				ki.Local = len(k.lst.local)
+				// In the order the nodes first listened.
+				at := map[*node]int{}
+				for _, l := range k.lst.remote {
+					i, ok := at[l.node]
+					if !ok {
+						i = len(ki.RemoteListeners)
+						at[l.node] = i
+						ki.RemoteListeners = append(ki.RemoteListeners, ListenerInfo{ID: l.node.id, Addr: l.node.addr})
+					}
+					ki.RemoteListeners[i].Entries++
+				}
+				ki.Listeners = len(ki.RemoteListeners)
 			}
 			si.Keys = append(si.Keys, ki)
 		}

@@ -24,6 +24,9 @@ type search struct {
 	puts       []*announce
 	listens    []*listenOp
 	stepJob    *job
+	// getStart is when each get joined the search: dhtnode's "ls" marks
+	// the nodes that answered since the newest one started.
+	getStart map[*getOp]ticks
 }
 
 // searchNode is a node of a search and what we did with it.
@@ -209,6 +212,18 @@ func (s *search) isAnnounced(vid uint64) bool {
 	return i > 0
 }
 
+// lastGetStart is Search::getLastGetTime: when the newest running get
+// started; tMin when none runs.
+func (s *search) lastGetStart() ticks {
+	last := tMin
+	for _, op := range s.gets {
+		if t, ok := s.getStart[op]; ok && t > last {
+			last = t
+		}
+	}
+	return last
+}
+
 func (s *search) idle() bool { return len(s.gets) == 0 && len(s.puts) == 0 && len(s.listens) == 0 }
 
 // ---------------------------------------------------------------------
@@ -253,6 +268,10 @@ func (e *engine) search(f *family, id wire.InfoHash, op *getOp) *search {
 	}
 	if op != nil {
 		s.gets = append(s.gets, op)
+		if s.getStart == nil {
+			s.getStart = map[*getOp]ticks{}
+		}
+		s.getStart[op] = e.now
 		op.searches[f.idx] = s
 	}
 	e.refill(s)
@@ -513,6 +532,7 @@ func (e *engine) setSearchDone(s *search) {
 
 func (e *engine) removeGet(s *search, op *getOp) {
 	s.gets = slices.DeleteFunc(s.gets, func(o *getOp) bool { return o == op })
+	delete(s.getStart, op)
 	for _, sn := range s.nodes {
 		sn.gets = slices.DeleteFunc(sn.gets, func(g getStatus) bool { return g.op == op })
 	}
@@ -534,6 +554,7 @@ func (e *engine) expireSearch(s *search) {
 	}
 	gets := s.gets
 	s.gets = nil
+	clear(s.getStart)
 	for _, op := range gets {
 		op.searches[s.f.idx] = nil
 		op.familyDone(e, s.f.idx, false)
