@@ -255,22 +255,61 @@ func (n *Node) bind(cfg *Config) error {
 }
 
 // readLoop is a family's socket goroutine: datagrams go to the receive
-// queue, martian sources are dropped here already.
+// queue, martian sources are dropped here already. It drains the socket
+// in batches (recvmmsg) and queues each batch under one lock with one
+// wake-up of the engine.
 func (n *Node) readLoop(c *net.UDPConn) {
 	defer n.wg.Done()
+	r, err := newBatchReader(c)
+	if err != nil {
+		n.readLoopSingle(c)
+		return
+	}
+	defer r.close()
+	batch := make([]packet, 0, rxBatch)
+	add := func(data []byte, from netip.AddrPort) {
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if wire.IsMartian(from) {
+			return
+		}
+		batch = append(batch, newPacket(data, from))
+	}
+	for {
+		if err := r.read(add); err != nil {
+			if n.readFailed(err) {
+				return
+			}
+			continue
+		}
+		n.rx.pushBatch(batch)
+		clear(batch)
+		batch = batch[:0]
+	}
+}
+
+// readFailed reports whether a read error ends the reader: ICMP errors
+// surface as read errors on Linux and are skipped.
+func (n *Node) readFailed(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	select {
+	case <-n.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// readLoopSingle reads one datagram per call (no batch reader).
+func (n *Node) readLoopSingle(c *net.UDPConn) {
 	buf := make([]byte, 64*1024)
 	for {
 		sz, from, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if n.readFailed(err) {
 				return
 			}
-			select {
-			case <-n.closing:
-				return
-			default:
-			}
-			// ICMP errors surface as read errors on Linux; keep reading.
 			continue
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
@@ -297,6 +336,7 @@ func (n *Node) loop() {
 		} else {
 			timer.Stop()
 		}
+		e.tx.flush()
 		select {
 		case <-n.closing:
 			e.shutdown()

@@ -116,6 +116,7 @@ type engine struct {
 	vals     [][]byte
 	matched  []*stored
 	fieldBuf []byte
+	tx       outbox // replies waiting for the end of the batch
 }
 
 func newEngine(n *Node, cfg *Config) *engine {
@@ -204,9 +205,20 @@ func (e *engine) sendTo(to netip.AddrPort, b []byte) error {
 	if f.conn == nil {
 		return errFamily
 	}
+	e.tx.flush() // what was queued before leaves first
 	to = netip.AddrPortFrom(to.Addr().Unmap(), to.Port())
 	_, err := f.conn.WriteToUDPAddrPort(b, to)
 	return err
+}
+
+// queue sends b to "to" with the next batch (see outbox): for datagrams
+// whose send errors are ignored (replies, value parts).
+func (e *engine) queue(to netip.AddrPort, b []byte) {
+	f := e.famOf(to)
+	if f.conn == nil {
+		return
+	}
+	e.tx.add(f, netip.AddrPortFrom(to.Addr().Unmap(), to.Port()), b)
 }
 
 var errFamily = errors.New("dht: address family not running")
@@ -220,7 +232,7 @@ func (e *engine) reply(to netip.AddrPort) {
 		return
 	}
 	e.buf = b
-	_ = e.sendTo(to, b)
+	e.queue(to, b)
 	if m.NeedsParts() {
 		e.sendParts(to, m.TID, m.Values)
 	}
@@ -228,7 +240,8 @@ func (e *engine) reply(to netip.AddrPort) {
 
 func (e *engine) sendParts(to netip.AddrPort, tid uint32, values [][]byte) {
 	_ = wire.ValueParts(e.netID, tid, values, e.partBuf[:0], func(d []byte) error {
-		return e.sendTo(to, d)
+		e.queue(to, d)
+		return nil
 	})
 }
 
@@ -1076,7 +1089,8 @@ type rxQueue struct {
 // rxQueueBytes bounds the memory held by queued datagrams.
 const rxQueueBytes = 16 << 20
 
-func (r *rxQueue) push(data []byte, from netip.AddrPort) {
+// newPacket copies a received datagram for the queue.
+func newPacket(data []byte, from netip.AddrPort) packet {
 	var p packet
 	if len(data) <= smallPacket {
 		p.buf = packetPool.Get().(*[]byte)
@@ -1086,16 +1100,31 @@ func (r *rxQueue) push(data []byte, from netip.AddrPort) {
 	}
 	p.from = from
 	p.at = monoNow()
-	size := cap(p.data)
-	r.mu.Lock()
-	for len(r.q) > 0 && (len(r.q) >= r.max || r.bytes+size > r.maxBytes) {
-		r.bytes -= cap(r.q[0].data)
-		r.q[0].release()
-		r.q = r.q[1:]
-		r.drops++
+	return p
+}
+
+func (r *rxQueue) push(data []byte, from netip.AddrPort) {
+	r.pushBatch([]packet{newPacket(data, from)})
+}
+
+// pushBatch queues packets (the queue owns them now) and wakes the engine
+// once.
+func (r *rxQueue) pushBatch(ps []packet) {
+	if len(ps) == 0 {
+		return
 	}
-	r.q = append(r.q, p)
-	r.bytes += size
+	r.mu.Lock()
+	for _, p := range ps {
+		size := cap(p.data)
+		for len(r.q) > 0 && (len(r.q) >= r.max || r.bytes+size > r.maxBytes) {
+			r.bytes -= cap(r.q[0].data)
+			r.q[0].release()
+			r.q = r.q[1:]
+			r.drops++
+		}
+		r.q = append(r.q, p)
+		r.bytes += size
+	}
 	r.mu.Unlock()
 	select {
 	case r.signal <- struct{}{}:
