@@ -3,8 +3,11 @@
 package tests
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -41,6 +44,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"perm":     cmdPerm,
 			"freeport": cmdFreePort,
+			"exits":    cmdExits,
 		},
 	})
 }
@@ -57,6 +61,28 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 	ok := fmtOctal(fi.Mode().Perm()) == want
 	if ok == neg {
 		ts.Fatalf("%s: mode %s (%s), want %s", args[0], fmtOctal(fi.Mode().Perm()), got, want)
+	}
+}
+
+// exits N PROG [ARGS...]: runs PROG like exec and checks that it exits with
+// status N (the house exit codes: 2 usage, 3 not found, 4 timeout); its
+// stdout and stderr are kept for the next stdout/stderr checks.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || neg {
+		ts.Fatalf("usage: exits N PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
 }
 

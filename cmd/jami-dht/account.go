@@ -81,7 +81,7 @@ func loadDevice(c *ucli.Context) (*jamidht.Device, error) {
 // joinSecure joins the DHT and wraps the client in a SecureDht with the
 // device's identity (nil: verify only).
 func joinSecure(ctx context.Context, c *ucli.Context, d *jamidht.Device) (*secure.DHT, error) {
-	n, err := joinDHT(ctx, c)
+	n, err := connect(ctx, c)
 	if err != nil {
 		return nil, err
 	}

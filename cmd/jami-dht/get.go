@@ -34,17 +34,25 @@ func getCommand() *ucli.Command {
 			"owner_pk=<40 hex>, user_type=STR, comma-separated (all must hold). --select asks only for some\n" +
 			"fields (id, value_type, owner_pk, seq, user_type, or *): the nodes answer with rows of fields,\n" +
 			"printed as dhtnode's \"q\" prints them (Index[Id:...,ValueType:...]).\n\n" +
+			"With --account (a jamid account folder) values encrypted to that device are decrypted, and every\n" +
+			"signed value is verified and shown with its signer (\"signed by <public key id>\"), forged ones\n" +
+			"marked REJECTED. --decode shows known Jami payloads readably under each value (DeviceAnnouncement,\n" +
+			"TrustRequest, Certificate, CRL, ImMessage, IceCandidates, PeerConnectionRequest, DeviceSync);\n" +
+			"with --json each value then also has \"verified\", \"decrypted\", \"error\", \"kind\", \"decoded\".\n\n" +
 			"Exit status 3 when the lookup completed and found nothing, 4 when --timeout ended it first.\n\n" +
 			"Examples:\n" +
 			"  jami-dht get --bootstrap 127.0.0.1:4222 hello\n" +
 			"  jami-dht get --bootstrap 127.0.0.1:4222 --where 'user_type=text/plain' --json hello\n" +
 			"  jami-dht get --bootstrap 127.0.0.1:4222 --where id=0x4d75d7fda62d7132 --raw hello > value.bin\n" +
-			"  jami-dht get --bootstrap 127.0.0.1:4222 --select id,seq aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d",
-		Flags: append(netFlags(30*time.Second),
+			"  jami-dht get --bootstrap 127.0.0.1:4222 --select id,seq aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\n" +
+			"  jami-dht get --bootstrap 127.0.0.1:4222 --decode d9b52ffb583b1ea8bed701d03c4aef1a936c5554\n" +
+			"  jami-dht get --bootstrap 127.0.0.1:4222 --account bob --decode 1bc5eb95fe1a939fdfe1bc81c99528c7a165453a",
+		Flags: append(append(netFlags(30*time.Second),
 			&ucli.StringFlag{Name: "where", Aliases: []string{"w"}, Usage: "only values matching `EXPR` (e.g. 'id=0x2a,user_type=text/plain')"},
 			&ucli.StringFlag{Name: "select", Aliases: []string{"s"}, Usage: "ask only for the fields `LIST` (id,value_type,owner_pk,seq,user_type or *)"},
 			&ucli.BoolFlag{Name: "raw", Usage: "write the values' data bytes to stdout"},
-		),
+			decodeFlag(),
+		), accountFlags()...),
 		Action: getAction,
 	}
 }
@@ -83,6 +91,12 @@ func getAction(c *ucli.Context) error {
 
 	ctx, cancel := opContext(c)
 	defer cancel()
+	if wantsSecure(c) {
+		if raw || !q.Select.Empty() {
+			return cli.UsageErrorf("--account and --decode exclude --raw and --select")
+		}
+		return getSecure(ctx, c, key, &q)
+	}
 	if !q.Select.Empty() {
 		if err := nodeOnly(c, "--select"); err != nil {
 			return err

@@ -20,14 +20,18 @@ func listenCommand() *ucli.Command {
 			"plus \"expired\": true for expiries. The listen is refreshed on the 4 closest nodes every 20 s.\n\n" +
 			"It runs until --count values arrived (exit 0), --timeout passed (exit 0, or 4 when --count\n" +
 			"values had not arrived by then), or Ctrl-C/SIGTERM (exit 130).\n\n" +
+			"--account and --decode work as in get: values encrypted to the device are decrypted, signers shown,\n" +
+			"forged values marked REJECTED, Jami payloads decoded.\n\n" +
 			"Examples:\n" +
 			"  jami-dht listen --bootstrap 127.0.0.1:4222 hello\n" +
 			"  jami-dht listen --bootstrap 127.0.0.1:4222 --json --count 1 --timeout 1m hello\n" +
-			"  jami-dht listen --bootstrap 127.0.0.1:4222 --where user_type=text/plain hello",
-		Flags: append(netFlags(0),
+			"  jami-dht listen --bootstrap 127.0.0.1:4222 --where user_type=text/plain hello\n" +
+			"  jami-dht listen --bootstrap 127.0.0.1:4222 --decode d9b52ffb583b1ea8bed701d03c4aef1a936c5554",
+		Flags: append(append(netFlags(0),
 			&ucli.StringFlag{Name: "where", Aliases: []string{"w"}, Usage: "only values matching `EXPR` (e.g. 'value_type=3')"},
 			&ucli.UintFlag{Name: "count", Aliases: []string{"c"}, Usage: "stop after `N` values (0: no limit)"},
-		),
+			decodeFlag(),
+		), accountFlags()...),
 		Action: listenAction,
 	}
 }
@@ -54,6 +58,9 @@ func listenAction(c *ucli.Context) error {
 
 	ctx, cancel := opContext(c)
 	defer cancel()
+	if wantsSecure(c) {
+		return listenSecure(ctx, c, key, where, count)
+	}
 	n, err := connect(ctx, c)
 	if err != nil {
 		return err
