@@ -35,7 +35,8 @@ func requestCommand() *ucli.Command {
 			"our device and encrypted to each verified device of --to (found as presence finds them), put in\n" +
 			"that device's inbox, SHA-1(\"inbox:\" + device short id). The payload is --message (jamid puts\n" +
 			"the sender's vCard there); --conversation names the conversation the contact is invited to;\n" +
-			"--confirm sends an acceptance instead of a request.\n\n" +
+			"--confirm sends an acceptance instead of a request. Our device certificate is announced too (as a\n" +
+			"Jami client online always has it on the DHT): the recipient identifies the sender account from it.\n\n" +
 			"Prints one line per device the request went to. --json prints {\"from\", \"to\", \"conversation_id\",\n" +
 			"\"confirm\", \"devices\": [{\"device_id\", \"device_short_id\", \"inbox\", \"value_id\", \"error\"}]}.\n" +
 			"Exit status 3 when --to has no verified device.\n\n" +

@@ -25,9 +25,17 @@ type Sent struct {
 // device of the account to, into that device's inbox. Devices that do not
 // verify are skipped (jamid never gets their key); they are in the result
 // with Device.Err set. ErrNoDevice when the account has no verified device.
+//
+// Our own certificate is announced first (a permanent put, as a jamid
+// device's node always has it on the DHT while online): the recipient
+// finds the sender's account from it (onPeerMessage), and drops the
+// request when it cannot.
 func SendTrustRequest(ctx context.Context, s *secure.DHT, to identity.ShortID, tr *types.TrustRequest) ([]Sent, error) {
 	if id := s.Identity(); id == nil || id.Key == nil {
 		return nil, secure.ErrNoIdentity
+	}
+	if err := s.AnnounceCertificate(ctx); err != nil {
+		return nil, fmt.Errorf("announcing our certificate: %w", err)
 	}
 	devs, err := Presence(ctx, s, to)
 	if err != nil {
