@@ -117,6 +117,8 @@ type engine struct {
 	matched  []*stored
 	fieldBuf []byte
 	tx       outbox // replies waiting for the end of the batch
+	packBuf  []byte
+	putVals  []*value.Value
 }
 
 func newEngine(n *Node, cfg *Config) *engine {

@@ -1,7 +1,6 @@
 package dht
 
 import (
-	"bytes"
 	"net/netip"
 	"time"
 
@@ -69,7 +68,7 @@ func (e *engine) onGet(f *family, n *node, m *wire.Message, q *value.Query, from
 		if q.Select.Empty() {
 			e.vals = e.vals[:0]
 			for _, st := range vals {
-				e.vals = append(e.vals, st.packed)
+				e.vals = append(e.vals, st.bytes())
 			}
 			r.Values = e.vals
 		} else {
@@ -142,7 +141,8 @@ func (e *engine) createdTicks(m *wire.Message) ticks {
 // when it was not stored (OpenDHT lies to keep senders from
 // backtracking); a put whose values all fail to parse gets no reply.
 func (e *engine) onPut(f *family, n *node, m *wire.Message, from netip.AddrPort) {
-	vals := make([]*value.Value, 0, len(m.Values))
+	vals := e.putVals[:0]
+	defer func() { clear(vals); e.putVals = vals[:0] }()
 	for _, raw := range m.Values {
 		if v, err := value.Unpack(raw); err == nil {
 			vals = append(vals, v)
@@ -183,11 +183,14 @@ func (e *engine) onPut(f *family, n *node, m *wire.Message, from netip.AddrPort)
 // announced applies one value of a put: refresh when identical, edit
 // under the type's edit policy, store under its store policy.
 func (e *engine) announced(key wire.InfoHash, v *value.Value, created ticks, from netip.AddrPort) {
-	packed := v.AppendPack(make([]byte, 0, v.Size()+64+len(v.Owner)))
+	// Packed in a scratch buffer: storageStore keeps an exact-size copy,
+	// and a refresh keeps nothing.
+	packed := v.AppendPack(e.packBuf[:0])
+	e.packBuf = packed
 	if k := e.store.keys[key]; k != nil {
 		if i := k.find(v.ID); i >= 0 {
 			st := &k.values[i]
-			if bytes.Equal(st.packed, packed) {
+			if st.packed == string(packed) {
 				e.storageRefresh(key, v.ID)
 				return
 			}

@@ -3,6 +3,7 @@ package dht
 import (
 	"net/netip"
 	"slices"
+	"unsafe"
 
 	"github.com/jamikit/jamikit/lib/dht/value"
 	"github.com/jamikit/jamikit/lib/dht/wire"
@@ -23,19 +24,28 @@ const (
 
 // stored is one value held for the network. Only the canonical packed
 // form is kept, plus the few fields that filters and policies read
-// without unpacking: about 64 bytes of overhead per value.
+// without unpacking: 48 bytes of overhead per value. packed is a string
+// (immutable, 8 bytes smaller than a slice header, allocated at its exact
+// size by the conversion in storageStore); bytes() lends it to the wire
+// encoder, which only reads.
 type stored struct {
 	id     uint64
-	packed []byte
 	expire ticks // tMax: a permanent local value
+	packed string
+	quota  *quota // the source IP's bucket; nil for local values
+	size   int32  // Value::size(): what limits and quotas count
 	typ    uint16
 	seq    uint16
-	size   int32  // Value::size(): what limits and quotas count
-	quota  *quota // the source IP's bucket; nil for local values
+}
+
+// bytes returns the packed value without copying it; it must not be
+// modified.
+func (s *stored) bytes() []byte {
+	return unsafe.Slice(unsafe.StringData(s.packed), len(s.packed))
 }
 
 func (s *stored) value() *value.Value {
-	v, err := value.Unpack(s.packed)
+	v, err := value.Unpack(s.bytes())
 	if err != nil {
 		// Cannot happen: packed was produced by value.AppendPack.
 		return &value.Value{ID: s.id, Type: s.typ}
@@ -50,15 +60,19 @@ type quota struct {
 	size int64
 }
 
-// keyStore is everything stored under one key.
+// keyStore is everything stored under one key. Most keys hold one value:
+// it lives in one, inside the keyStore's own allocation (values points
+// there until a second value moves them to an array of their own). The
+// fields are ordered so that the whole is 128 bytes, a size class.
 type keyStore struct {
 	key     wire.InfoHash
+	heapIdx int32 // position in the expiry heap, -1 when absent
 	values  []stored
 	size    int64
 	nextExp ticks // earliest expiration, tMax if none
-	heapIdx int32 // position in the expiry heap, -1 when absent
 	lst     *keyListeners
 	idx     map[uint64]int32 // value positions, for keys with many values
+	one     [1]stored
 }
 
 type keyListeners struct {
@@ -104,7 +118,11 @@ func (k *keyStore) find(id uint64) int {
 
 // appendValue adds a value, keeping the index current.
 func (k *keyStore) appendValue(st stored) {
+	inline := cap(k.values) > 0 && &k.values[:1][0] == &k.one[0]
 	k.values = append(k.values, st)
+	if inline && &k.values[0] != &k.one[0] {
+		k.one[0] = stored{} // moved out: drop the references
+	}
 	if k.idx != nil {
 		k.idx[st.id] = int32(len(k.values) - 1)
 	}
@@ -264,6 +282,7 @@ func (e *engine) keyStoreFor(key wire.InfoHash) *keyStore {
 			return nil
 		}
 		k = &keyStore{key: key, nextExp: tMax, heapIdx: -1}
+		k.values = k.one[:0:1]
 		e.store.keys[key] = k
 	}
 	return k
@@ -300,7 +319,7 @@ func (e *engine) storageStore(key wire.InfoHash, v *value.Value, packed []byte, 
 			st.quota.size -= int64(st.size)
 		}
 		diff := int64(size) - int64(st.size)
-		*st = stored{id: v.ID, packed: packed, expire: expire, typ: v.Type, seq: v.Seq, size: size, quota: q}
+		*st = stored{id: v.ID, packed: string(packed), expire: expire, typ: v.Type, seq: v.Seq, size: size, quota: q}
 		k.size += diff
 		e.store.total += diff
 		e.store.reschedule(k)
@@ -311,7 +330,7 @@ func (e *engine) storageStore(key wire.InfoHash, v *value.Value, packed []byte, 
 			}
 			return false
 		}
-		k.appendValue(stored{id: v.ID, packed: packed, expire: expire, typ: v.Type, seq: v.Seq, size: size, quota: q})
+		k.appendValue(stored{id: v.ID, packed: string(packed), expire: expire, typ: v.Type, seq: v.Seq, size: size, quota: q})
 		k.size += int64(size)
 		e.store.total += int64(size)
 		e.store.count++
@@ -347,7 +366,7 @@ func (e *engine) storageChanged(k *keyStore, st *stored, v *value.Value) {
 	if len(k.lst.remote) == 0 {
 		return
 	}
-	packed := [][]byte{st.packed}
+	packed := [][]byte{st.bytes()}
 	for _, l := range k.lst.remote {
 		if !l.where.Match(v) {
 			continue
@@ -515,7 +534,8 @@ func (e *engine) expireKey(k *keyStore) {
 		k.idx = nil
 	}
 	if len(k.values) == 0 {
-		k.values = nil
+		clear(k.one[:])
+		k.values = k.one[:0:1] // give back an array grown for many values
 	}
 	e.store.reschedule(k)
 	e.storageRemoved(k, removed)
@@ -678,7 +698,7 @@ func (e *engine) storageAddListener(f *family, key wire.InfoHash, n *node, sid u
 		e.matched = vals
 		packed := make([][]byte, len(vals))
 		for i, st := range vals {
-			packed[i] = st.packed
+			packed[i] = st.bytes()
 		}
 		l := &remoteListener{node: n, fam: f, sid: sid, where: w, version: version}
 		e.tellListener(l, key, packed)

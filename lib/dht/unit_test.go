@@ -292,7 +292,7 @@ func TestStorageExpiry(t *testing.T) {
 		}
 		// An unsigned value cannot be edited.
 		e.announced(key, &value.Value{ID: 2, Data: []byte("other")}, e.now, netip.MustParseAddrPort("192.0.2.1:1"))
-		if !bytes.Equal(k.values[k.find(2)].packed, long.Pack()) {
+		if !bytes.Equal(k.values[k.find(2)].bytes(), long.Pack()) {
 			t.Fatal("unsigned value edited")
 		}
 		// A value created in the past expires earlier; one already
