@@ -453,3 +453,86 @@ func TestSecureValuesInterop(t *testing.T) {
 		}
 	})
 }
+
+// TestDhtnodeIdentityInterop: our dhtnode's identity options and console
+// s/e against Debian's dhtnode -i on one loopback network: what each signs
+// the other's g shows as signed, what each encrypts for the other the
+// other's g shows decrypted, and identity files saved by one are loaded by
+// the other with the same public key id and node id.
+func TestDhtnodeIdentityInterop(t *testing.T) {
+	requireOpenDHT(t)
+	ours, err := toolbin.Path("dhtnode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := freePorts(t, 1)
+	boot := "127.0.0.1:" + strconv.Itoa(base)
+	startNode(t, realDhtnode, "-s", "-p", strconv.Itoa(base))
+	dir := t.TempDir()
+	deb := startSecConsole(t, realDhtnode, "-i", "--save-identity", filepath.Join(dir, "deb"), "-p", "0", "-b", boot)
+	our := startSecConsole(t, ours, "-i", "--save-identity", filepath.Join(dir, "ours"), "-p", "0", "-b", boot)
+	if deb.pkID == "" || our.pkID == "" {
+		t.Fatalf("public key ids: Debian %q, ours %q", deb.pkID, our.pkID)
+	}
+	if want := wire.InfoHashOf([]byte("node:" + our.pkID)).String(); our.nodeID != want {
+		t.Errorf("our node id %s, want %s as OpenDHT derives it", our.nodeID, want)
+	}
+	// Both know each other before the puts.
+	deb.do("b 127.0.0.1:"+strconv.Itoa(our.port), regexp.MustCompile(`>> `))
+	our.do("b 127.0.0.1:"+strconv.Itoa(deb.port), regexp.MustCompile(`>> `))
+
+	reSigned := regexp.MustCompile(`Put signed: \w+ \(took [^ ]+ (us|ms|s)s\)\n`)
+	reEnc := regexp.MustCompile(`Put encrypted: \w+ \(took [^ ]+ (us|ms|s)\n`)
+	kS, kE, kD := uniqueKey("ours-s"), uniqueKey("ours-e"), uniqueKey("deb-e")
+	if out := our.do("s "+kS+" signed_by_ours", reSigned); !strings.Contains(out, "Put signed: success") {
+		t.Errorf("our s: %s", out)
+	}
+	// The recipient's certificate is announced by its node at start-up:
+	// retry while it is not yet on the DHT.
+	var out string
+	for i := 0; i < 10; i++ {
+		if out = our.do("e "+kE+" "+deb.pkID+" encrypted_by_ours", reEnc); strings.Contains(out, "Put encrypted: success") {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if !strings.Contains(out, "Put encrypted: success") {
+		t.Fatalf("our e: %s", out)
+	}
+	for i := 0; i < 10; i++ {
+		if out = deb.do("e "+kD+" "+our.pkID+" encrypted_by_debian", reEnc); strings.Contains(out, "Put encrypted: success") {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if !strings.Contains(out, "Put encrypted: success") {
+		t.Fatalf("Debian e: %s", out)
+	}
+	deb.getUntil(kS, "our signed value", func(s string) bool {
+		return strings.Contains(s, `signed (v0) data(text/plain):"signed_by_ours"`)
+	})
+	deb.getUntil(kE, "our encrypted value", func(s string) bool {
+		return strings.Contains(s, `signed (v0) decrypted data(text/plain):"encrypted_by_ours"`)
+	})
+	our.getUntil(kD, "Debian's encrypted value", func(s string) bool {
+		return strings.Contains(s, `signed (v0) decrypted data(text/plain):"encrypted_by_debian"`)
+	})
+	// The sender does not see what it encrypted for another node.
+	if s := our.do("g "+kE, secReGetDone); strings.Contains(s, "Value[") {
+		t.Errorf("our g shows a value encrypted for another node: %s", s)
+	}
+
+	// Identity files: each tool loads the other's.
+	for _, tc := range []struct {
+		bin, prefix, pkID, nodeID string
+	}{{ours, "deb", deb.pkID, deb.nodeID}, {realDhtnode, "ours", our.pkID, our.nodeID}} {
+		p := filepath.Join(dir, tc.prefix)
+		c := startSecConsole(t, tc.bin, "--certificate", p+".crt", "--privkey", p+".pem", "-p", "0")
+		if c.pkID != tc.pkID || c.nodeID != tc.nodeID {
+			t.Errorf("%s with %s's identity: public key id %s node id %s, want %s %s", tc.bin, tc.prefix, c.pkID, c.nodeID, tc.pkID, tc.nodeID)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "ours.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("our saved private key: %v %v, want mode 0600", err, fi)
+	}
+}
