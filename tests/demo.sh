@@ -100,7 +100,18 @@ run jami-swarm verify -C "$B" --rules 2023
 [ "$(jami-swarm info -C "$A" --json | json head /dev/stdin)" = "$(jami-swarm info -C "$B" --json | json head /dev/stdin)" ] ||
   { echo "demo: the two copies did not converge" >&2; exit 1; }
 
-step "8. IDs"
+step "8. Online: both devices announce themselves; alice finds bob's device and sends a contact request"
+# What a Jami client does when it comes online: its certificate at its device
+# id, the announcement its account signed at the Jami ID (permanent puts).
+run jami-dht announce --account alice --once
+run jami-dht announce --account bob --once
+run jami-dht presence "$bob_id"
+run jami-dht request --account alice --to "$bob_id" --message "Hi Bob, it's Alice (from the demo)"
+# bob's device reads its inbox: decrypted with its key, the sender verified.
+run jami-dht inbox --account bob --count 1 --timeout 30s
+run jami-dht get --decode "$alice_id"
+
+step "9. IDs"
 printf 'alice  Jami ID %s\n' "$alice_id"
 printf 'bob    Jami ID %s\n' "$bob_id"
 printf 'alice (restored from %s) Jami ID %s\n' "$(basename "$backup")" "$restored_id"

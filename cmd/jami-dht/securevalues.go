@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,7 +82,12 @@ func showResult(c *ucli.Context, r secure.Result, expired bool) error {
 	if expired {
 		sb.WriteString("expired ")
 	}
-	sb.WriteString(v.String())
+	line := v.String()
+	if decoded != nil && len(v.Data) > 0 {
+		// The decoded form follows: the hex of the payload is noise here.
+		line = strings.Replace(line, hex.EncodeToString(v.Data), fmt.Sprintf("<%d bytes>", len(v.Data)), 1)
+	}
+	sb.WriteString(line)
 	if r.Signed && r.Err == nil {
 		sb.WriteString(" signed by " + r.OwnerID.String())
 	}
