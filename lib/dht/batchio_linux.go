@@ -19,6 +19,12 @@ import (
 // datagrams in one call, and sendmmsg sends the replies the engine queued
 // while handling them in one call. Raw system calls (not x/net's
 // ReadBatch/WriteBatch) because those allocate a net.Addr per datagram.
+//
+// The calls are RawSyscall6: the sockets are non-blocking (the net
+// package's poller waits for readiness), so a call never blocks, and
+// skipping the runtime's syscall bookkeeping keeps the scheduler's monitor
+// from handing the processor to another thread during a long sendmmsg (a
+// futex wake-up and a thread switch per batch, measured under load).
 
 // rxBatch is the most datagrams one recvmmsg returns; rxSlot is the room of
 // each: any UDP payload fits, so nothing a peer sends is truncated, as with
@@ -81,7 +87,7 @@ func (r *batchReader) read(fn func(data []byte, from netip.AddrPort)) error {
 	var errno syscall.Errno
 	err := r.rc.Read(func(fd uintptr) bool {
 		for {
-			r1, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hs[0])), rxBatch, 0, 0, 0)
+			r1, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hs[0])), rxBatch, 0, 0, 0)
 			switch e {
 			case unix.EINTR:
 				continue
@@ -267,7 +273,7 @@ func (w *batchWriter) flushHeaders(buf []byte, msgs []outMsg, k int) {
 		var errno syscall.Errno
 		err := w.rc.Write(func(fd uintptr) bool {
 			for {
-				r1, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hs[done])), uintptr(k-done), 0, 0, 0)
+				r1, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hs[done])), uintptr(k-done), 0, 0, 0)
 				switch e {
 				case unix.EINTR:
 					continue
