@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/account"
 	"github.com/jamikit/jamikit/lib/dht"
 	"github.com/jamikit/jamikit/lib/dht/secure"
 	"github.com/jamikit/jamikit/lib/dht/value"
@@ -534,5 +536,82 @@ func TestDhtnodeIdentityInterop(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "ours.pem")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("our saved private key: %v %v, want mode 0600", err, fi)
+	}
+}
+
+// TestJamiDhtReadsDebianSecureValues: what Debian's dhtnode -i signs, and
+// encrypts for a Jami device, jami-dht get --account shows verified,
+// decrypted and signed by Debian's node.
+func TestJamiDhtReadsDebianSecureValues(t *testing.T) {
+	requireOpenDHT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	base := freePorts(t, 1)
+	boot := "127.0.0.1:" + strconv.Itoa(base)
+	startNode(t, realDhtnode, "-s", "-p", strconv.Itoa(base))
+	deb := startSecConsole(t, realDhtnode, "-i", "-p", "0", "-b", boot)
+
+	acct := filepath.Join(t.TempDir(), "acct")
+	newTool(t, "jami-keygen").run(ctx, nil, "new", "-o", acct, "--no-password", "-q")
+	f, err := account.Open(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := f.DeviceShortID().String()
+	// The device's certificate on the DHT, where Debian's e looks it up.
+	n := secOurNode(ctx, t, boot)
+	if err := secure.New(n, &secure.Identity{Key: f.Device.Key, Chain: f.Chain}, secure.Options{}).AnnounceCertificate(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	kS, kE := uniqueKey("deb-s-jami"), uniqueKey("deb-e-jami")
+	deb.do("s "+kS+" signed_for_all", regexp.MustCompile(`Put signed: \w+`))
+	var out string
+	for i := 0; i < 10; i++ {
+		if out = deb.do("e "+kE+" "+dev+" for_the_device", regexp.MustCompile(`Put encrypted: \w+`)); strings.Contains(out, "success") {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if !strings.Contains(out, "Put encrypted: success") {
+		t.Fatalf("Debian e to device %s: %s", dev, out)
+	}
+	jd := newTool(t, "jami-dht")
+	type jv struct {
+		Data      []byte `json:"data"`
+		Signed    bool   `json:"signed"`
+		Owner     string `json:"owner"`
+		Decrypted bool   `json:"decrypted"`
+		Verified  bool   `json:"verified"`
+		Error     string `json:"error"`
+	}
+	for _, tc := range []struct {
+		key, data string
+		encrypted bool
+	}{{kS, "signed_for_all", false}, {kE, "for_the_device", true}} {
+		secEventually(t, "jami-dht get --account "+tc.key, func() error {
+			o, _, err := jd.exec(ctx, nil, "get", "-b", boot, "--timeout", "15s", "--account", acct, "--json",
+				wire.InfoHashOf([]byte(tc.key)).String())
+			if err != nil {
+				return fmt.Errorf("%v: %s", err, o)
+			}
+			// With --account, one JSON object per value (NDJSON).
+			var vals []jv
+			for _, line := range strings.Split(strings.TrimSpace(o), "\n") {
+				var v jv
+				if err := json.Unmarshal([]byte(line), &v); err != nil {
+					return fmt.Errorf("%v: %q", err, o)
+				}
+				vals = append(vals, v)
+			}
+			if len(vals) != 1 {
+				return fmt.Errorf("%d values: %s", len(vals), o)
+			}
+			v := vals[0]
+			if string(v.Data) != tc.data || !v.Signed || !v.Verified || v.Owner != deb.pkID || v.Decrypted != tc.encrypted || v.Error != "" {
+				return fmt.Errorf("got %s", o)
+			}
+			return nil
+		})
 	}
 }
