@@ -439,6 +439,20 @@ func TestSecureValuesInterop(t *testing.T) {
 				t.Errorf("Debian's nodes took the replayed older seq: %v", v)
 			}
 		}
+		// putSigned from a fresh client (no memory of the earlier puts)
+		// finds seq 1 on Debian's nodes (a get with WHERE id=...) and goes on
+		// with seq 2, which Debian's nodes take as an edit.
+		again := &value.Value{ID: old.ID, Data: []byte("newest_version"), UserType: "text/plain"}
+		if err := secure.New(probe, &ni.Identity, secure.Options{}).PutSigned(ctx, wire.InfoHashOf([]byte(kReplay)), again, dht.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if again.Seq != 2 {
+			t.Errorf("putSigned over Debian's nodes: seq %d, want 2", again.Seq)
+		}
+		deb.getUntil(kReplay, "the edit with seq 2", func(s string) bool {
+			return strings.Contains(s, `signed (v2) data(text/plain):"newest_version"`) && !strings.Contains(s, "(v1)")
+		})
+
 		// And python3-opendht's client sees the same.
 		if vals := pyGet(kByte); len(vals) != 0 {
 			t.Errorf("python3-opendht got the forged value: %+v", vals)
@@ -449,8 +463,8 @@ func TestSecureValuesInterop(t *testing.T) {
 			}
 		}
 		for _, v := range pyGet(kReplay) {
-			if !bytes.Contains(v.Data, []byte("new_version")) {
-				t.Errorf("python3-opendht got the replayed older seq: %q", v.Data)
+			if !bytes.Contains(v.Data, []byte("newest_version")) {
+				t.Errorf("python3-opendht got an older seq: %q", v.Data)
 			}
 		}
 	})
