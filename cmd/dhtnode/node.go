@@ -194,6 +194,11 @@ func run(c *ucli.Context) error {
 		o.cfg.ID = id.NodeID()
 	}
 
+	proxies, err := listenProxyFlag(c, logs.logger())
+	if err != nil {
+		return err
+	}
+	defer proxies.close()
 	net, err := startNetwork(c.Context, o.cfg, o.count, o.bootstrap, logs.logger())
 	if err != nil && o.persist != "" && c.Uint("port") == 0 && o.cfg.Port != 0 {
 		// The port saved last time is taken: any port will do.
@@ -206,9 +211,8 @@ func run(c *ucli.Context) error {
 	defer net.close()
 	sec := secure.New(net.nodes[0], id, secure.Options{Logger: logs.logger()})
 	announce(c.Context, sec, logs.logger())
-	net.proxies = newProxyServers(net.nodes[0], logs.logger())
-	defer net.proxies.close()
-	if err := startProxyFlag(c, net.proxies); err != nil {
+	net.proxies = proxies
+	if err := proxies.serve(net.nodes[0]); err != nil {
 		return err
 	}
 	if o.persist != "" {
@@ -275,6 +279,9 @@ type network struct {
 }
 
 func (nw *network) close() {
+	if nw.proxies != nil {
+		nw.proxies.close() // before the node they serve
+	}
 	var wg sync.WaitGroup
 	for _, n := range nw.nodes {
 		wg.Add(1)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -28,10 +27,11 @@ func proxyFlags() []ucli.Flag {
 // proxyServers are the running proxies by port, as dhtnode's "proxies"
 // map: --proxyserver starts one, the console's pst/psp start and stop more.
 type proxyServers struct {
-	n    *dht.Node
-	log  *slog.Logger
-	mu   sync.Mutex
-	byPt map[int]*runningProxy
+	n       *dht.Node // set by serve
+	log     *slog.Logger
+	mu      sync.Mutex
+	byPt    map[int]*runningProxy
+	pending net.Listener // --proxyserver's port, bound before the nodes start
 }
 
 type runningProxy struct {
@@ -40,20 +40,64 @@ type runningProxy struct {
 	done chan struct{}
 }
 
-func newProxyServers(n *dht.Node, log *slog.Logger) *proxyServers {
-	return &proxyServers{n: n, log: log, byPt: map[int]*runningProxy{}}
+// listenProxyFlag binds the port of --proxyserver, if given, before the
+// nodes start: a client that sees the node answer finds the port open
+// (connections wait in the backlog until serve).
+func listenProxyFlag(c *ucli.Context, log *slog.Logger) (*proxyServers, error) {
+	p := &proxyServers{log: log, byPt: map[int]*runningProxy{}}
+	if !c.IsSet("proxyserver") {
+		if c.IsSet("proxy-addr") {
+			return nil, cli.UsageErrorf("--proxy-addr needs --proxyserver")
+		}
+		return p, nil
+	}
+	l, err := listenProxy(c.String("proxy-addr"), c.Uint("proxyserver"))
+	if err != nil {
+		return nil, err
+	}
+	p.pending = l
+	cli.Infof(c, "DHT proxy server on port %d", l.Addr().(*net.TCPAddr).Port)
+	return p, nil
+}
+
+// listenProxy binds the TCP port of a proxy (0: any); an empty addr is
+// every address of both families, as upstream's IPv6 socket.
+func listenProxy(addr string, port uint) (net.Listener, error) {
+	if port > 65535 {
+		return nil, cli.UsageErrorf("proxy port %d: not a TCP port", port)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(int(port))))
+	if err != nil {
+		return nil, fmt.Errorf("proxy server: %w", err)
+	}
+	return l, nil
+}
+
+// serve starts serving from n, on the port bound by listenProxyFlag.
+func (p *proxyServers) serve(n *dht.Node) error {
+	p.mu.Lock()
+	p.n = n
+	l := p.pending
+	p.pending = nil
+	p.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	_, err := p.startOn(l)
+	return err
 }
 
 // start listens on addr:port and serves the proxy API there; it returns
 // the port bound (port 0 picks one).
 func (p *proxyServers) start(addr string, port uint) (int, error) {
-	if port > 65535 {
-		return 0, fmt.Errorf("proxy port %d: not a TCP port", port)
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(int(port))))
+	l, err := listenProxy(addr, port)
 	if err != nil {
-		return 0, fmt.Errorf("proxy server: %w", err)
+		return 0, err
 	}
+	return p.startOn(l)
+}
+
+func (p *proxyServers) startOn(l net.Listener) (int, error) {
 	bound := l.Addr().(*net.TCPAddr).Port
 	api := proxy.NewServer(p.n, proxy.ServerOptions{Logger: p.log})
 	rp := &runningProxy{api: api, http: &http.Server{Handler: api, ErrorLog: nil}, done: make(chan struct{})}
@@ -93,6 +137,10 @@ func (p *proxyServers) stop(port int) bool {
 
 func (p *proxyServers) close() {
 	p.mu.Lock()
+	if p.pending != nil {
+		p.pending.Close()
+		p.pending = nil
+	}
 	var ports []int
 	for pt := range p.byPt {
 		ports = append(ports, pt)
@@ -103,35 +151,6 @@ func (p *proxyServers) close() {
 	}
 }
 
-// ports lists the running proxies in order.
-func (p *proxyServers) ports() []int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var ports []int
-	for pt := range p.byPt {
-		ports = append(ports, pt)
-	}
-	sort.Ints(ports)
-	return ports
-}
-
-// startProxyFlag starts the --proxyserver proxy, if asked, and tells
-// where it listens (stderr: stdout belongs to the console).
-func startProxyFlag(c *ucli.Context, p *proxyServers) error {
-	if !c.IsSet("proxyserver") {
-		if c.IsSet("proxy-addr") {
-			return fmt.Errorf("--proxy-addr needs --proxyserver")
-		}
-		return nil
-	}
-	port, err := p.start(c.String("proxy-addr"), c.Uint("proxyserver"))
-	if err != nil {
-		return err
-	}
-	cli.Infof(c, "DHT proxy server on port %d", port)
-	return nil
-}
-
 // proxyCommand runs the console's pst PORT (start) and psp PORT (stop).
 // As in dhtnode, a bad or missing port does nothing; a push server
 // argument of pst is not supported and says so.
@@ -140,9 +159,6 @@ func (con *console) proxyCommand(op, rest string) {
 	port, err := strconv.Atoi(arg)
 	if err != nil || port < 0 || port > 65535 {
 		return
-	}
-	if con.net.proxies == nil {
-		con.net.proxies = newProxyServers(con.n, con.logs.logger())
 	}
 	switch op {
 	case "pst":
