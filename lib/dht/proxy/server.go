@@ -250,6 +250,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
 	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	m := r.Method
+	s.log.Debug("proxy request", "method", m, "path", path, "remote", r.RemoteAddr, "agent", r.UserAgent())
 	switch {
 	case path == "/" && m == http.MethodGet:
 		s.getNodeInfo(w, r)
