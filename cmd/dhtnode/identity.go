@@ -30,11 +30,14 @@ func privkeySecret() cli.Secret {
 func identityFlags() []ucli.Flag {
 	return []ucli.Flag{
 		&ucli.BoolFlag{Name: "identity", Aliases: []string{"i"}, Usage: "generate a node identity (EC P-384 CA and RSA-4096 node certificate, as OpenDHT): enables s, e and decryption"},
-		&ucli.StringFlag{Name: "save-identity", TakesFile: true, Usage: "with -i, save the identity as `PREFIX`.pem/.crt and PREFIX_ca.pem/.crt (keys 0600)"},
+		&ucli.StringFlag{Name: "save-identity", TakesFile: true, Usage: "with -i, save the identity as `PREFIX`.pem/.crt and PREFIX_ca.pem/.crt (keys 0600, encrypted with the --privkey-password-file password if given)"},
 		&ucli.StringFlag{Name: "certificate", TakesFile: true, Usage: "load the node identity's certificate (chain) from `FILE` (PEM); needs --privkey"},
 		&ucli.StringFlag{Name: "privkey", TakesFile: true, Usage: "load the node identity's private key from `FILE` (PEM or DER); needs --certificate"},
 		&ucli.BoolFlag{Name: "force", Usage: "with --save-identity, overwrite existing files"},
-		&ucli.StringFlag{Name: "privkey-password-file", TakesFile: true, Usage: "read the password of an encrypted --privkey from `FILE` (or $" + envPrivkeyPassword + ", or a terminal prompt)"},
+		&ucli.StringFlag{Name: "privkey-password-file", TakesFile: true, Usage: "read the password of an encrypted --privkey (or the one --save-identity encrypts the keys with) from `FILE` (or $" + envPrivkeyPassword + "; --privkey also prompts on a terminal)"},
+		// OpenDHT's --privkey-password takes the password itself: refused
+		// with a pointer to the ways that keep it out of argv.
+		&ucli.StringFlag{Name: "privkey-password", Hidden: true},
 	}
 }
 
@@ -49,8 +52,10 @@ func loadIdentity(c *ucli.Context) (*secure.Identity, error) {
 		return nil, cli.UsageErrorf("--certificate and --privkey go together")
 	case c.IsSet("save-identity") && !gen:
 		return nil, cli.UsageErrorf("--save-identity needs -i")
-	case c.IsSet("privkey-password-file") && keyFile == "":
-		return nil, cli.UsageErrorf("--privkey-password-file needs --privkey")
+	case c.IsSet("privkey-password"):
+		return nil, cli.UsageErrorf("--privkey-password: passwords are not taken on the command line: use --privkey-password-file FILE or $%s", envPrivkeyPassword)
+	case c.IsSet("privkey-password-file") && keyFile == "" && !c.IsSet("save-identity"):
+		return nil, cli.UsageErrorf("--privkey-password-file needs --privkey or --save-identity")
 	}
 	if gen {
 		ni, err := secure.GenerateNodeIdentity("")
@@ -58,7 +63,17 @@ func loadIdentity(c *ucli.Context) (*secure.Identity, error) {
 			return nil, fmt.Errorf("generating the identity: %w", err)
 		}
 		if p := c.String("save-identity"); p != "" {
-			if err := saveIdentity(p, ni, c.Bool("force")); err != nil {
+			// As OpenDHT with --privkey-password: the saved keys are
+			// encrypted when a password is given (never prompted for).
+			var pw *string
+			if privkeySecret().Given(c) {
+				v, err := privkeySecret().Read(c)
+				if err != nil {
+					return nil, err
+				}
+				pw = &v
+			}
+			if err := saveIdentity(p, ni, pw, c.Bool("force")); err != nil {
 				return nil, err
 			}
 		}
@@ -102,8 +117,12 @@ func loadIdentity(c *ucli.Context) (*secure.Identity, error) {
 }
 
 // saveIdentity writes --save-identity's four files, as OpenDHT names them.
-func saveIdentity(prefix string, ni *secure.NodeIdentity, force bool) error {
-	caKey, err := secure.EncodeECKeyPEM(ni.CAKey)
+func saveIdentity(prefix string, ni *secure.NodeIdentity, pw *string, force bool) error {
+	key, err := secure.EncodeKeyFile(ni.Key, pw)
+	if err != nil {
+		return err
+	}
+	caKey, err := secure.EncodeKeyFile(ni.CAKey, pw)
 	if err != nil {
 		return err
 	}
@@ -112,7 +131,7 @@ func saveIdentity(prefix string, ni *secure.NodeIdentity, force bool) error {
 		data []byte
 		perm os.FileMode
 	}{
-		{prefix + ".pem", identity.EncodeKeyPEM(ni.Key), 0o600},
+		{prefix + ".pem", key, 0o600},
 		{prefix + ".crt", identity.EncodeCertsPEM(ni.Chain...), 0o644},
 		{prefix + "_ca.pem", caKey, 0o600},
 		{prefix + "_ca.crt", identity.EncodeCertsPEM(ni.Chain[1]), 0o644},

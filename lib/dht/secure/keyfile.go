@@ -1,10 +1,12 @@
 package secure
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/pbkdf2"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -173,12 +175,76 @@ func DecryptPKCS8(der, password []byte) ([]byte, error) {
 	return pt, nil
 }
 
-// EncodeECKeyPEM is an EC private key as PKCS#8 PEM, the form OpenDHT
-// saves its CA key in.
-func EncodeECKeyPEM(k *ecdsa.PrivateKey) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(k)
+// KeyFilePBKDF2Iterations is the PBKDF2 count gnutls writes for OpenDHT's
+// key files (seen in `dhtnode -i --save-identity P --privkey-password W`).
+const KeyFilePBKDF2Iterations = 600000
+
+// EncodeKeyFile is a private key (RSA or EC) as OpenDHT saves it: PKCS#8
+// PEM, or, with a password, an encrypted PKCS#8 PEM (PBES2, PBKDF2 with
+// HMAC-SHA256, AES-256-CBC) that gnutls, and so OpenDHT, reads.
+func EncodeKeyFile(key any, password *string) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, err
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	if password == nil {
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	}
+	enc, err := EncryptPKCS8(der, []byte(*password), KeyFilePBKDF2Iterations)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: enc}), nil
 }
+
+// EncryptPKCS8 wraps a PKCS#8 PrivateKeyInfo DER into an
+// EncryptedPrivateKeyInfo: PBES2 with PBKDF2-HMAC-SHA256 (random 16-byte
+// salt) and AES-256-CBC (random IV), what DecryptPKCS8 opens.
+func EncryptPKCS8(der, password []byte, iterations int) ([]byte, error) {
+	salt := make([]byte, 16)
+	iv := make([]byte, aes.BlockSize)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(iv); err != nil {
+		return nil, err
+	}
+	key, err := pbkdf2.Key(sha256.New, string(password), salt, iterations, 32)
+	if err != nil {
+		return nil, err
+	}
+	blk, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	n := aes.BlockSize - len(der)%aes.BlockSize
+	pt := append(append([]byte{}, der...), bytes.Repeat([]byte{byte(n)}, n)...)
+	ct := make([]byte, len(pt))
+	cipher.NewCBCEncrypter(blk, iv).CryptBlocks(ct, pt)
+
+	raw := func(v any) (asn1.RawValue, error) {
+		b, err := asn1.Marshal(v)
+		return asn1.RawValue{FullBytes: b}, err
+	}
+	kdfParams, err := raw(pbkdf2Params{Salt: salt, Iterations: iterations,
+		PRF: algorithmIdentifier{Algorithm: oidHMACSHA256, Parameters: asn1.NullRawValue}})
+	if err != nil {
+		return nil, err
+	}
+	ivParam, err := raw(iv)
+	if err != nil {
+		return nil, err
+	}
+	params, err := raw(pbes2Params{
+		KDF:    algorithmIdentifier{Algorithm: oidPBKDF2, Parameters: kdfParams},
+		Scheme: algorithmIdentifier{Algorithm: oidAES256CBC, Parameters: ivParam},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return asn1.Marshal(encryptedPKCS8{Algo: algorithmIdentifier{Algorithm: oidPBES2, Parameters: params}, EncryptedData: ct})
+}
+
+// EncodeECKeyPEM is an EC private key as PKCS#8 PEM, the form OpenDHT
+// saves its CA key in.
+func EncodeECKeyPEM(k *ecdsa.PrivateKey) ([]byte, error) { return EncodeKeyFile(k, nil) }

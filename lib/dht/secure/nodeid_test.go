@@ -117,3 +117,36 @@ func TestParseKeyEncrypted(t *testing.T) {
 	}
 	_ = hex.EncodeToString
 }
+
+func TestEncodeKeyFile(t *testing.T) {
+	k := testKey(t, "bob")
+	plain, err := EncodeKeyFile(k, nil)
+	if err != nil || KeyEncrypted(plain) {
+		t.Fatalf("plain: %v", err)
+	}
+	// Few rounds for the round trip; EncodeKeyFile's own count once.
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := EncryptPKCS8(der, []byte("pässword"), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecryptPKCS8(enc, []byte("pässword"))
+	if err != nil || !bytes.Equal(got, der) {
+		t.Fatalf("round trip: %v", err)
+	}
+	if _, err := DecryptPKCS8(enc, []byte("password")); !errors.Is(err, ErrKeyPassword) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	pw := "pw"
+	file, err := EncodeKeyFile(k, &pw)
+	if err != nil || !KeyEncrypted(file) {
+		t.Fatalf("encrypted: %v", err)
+	}
+	k2, err := ParseKey(file, &pw)
+	if err != nil || !k2.Equal(k) {
+		t.Fatalf("parse: %v", err)
+	}
+}
