@@ -3,6 +3,7 @@ package jamidht
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/jamikit/jamikit/lib/dht"
 	"github.com/jamikit/jamikit/lib/dht/secure"
 	"github.com/jamikit/jamikit/lib/dht/types"
+	"github.com/jamikit/jamikit/lib/dht/value"
 	"github.com/jamikit/jamikit/lib/identity"
 	"go.uber.org/goleak"
 )
@@ -191,5 +193,67 @@ func TestAnnouncePresenceTrustRequestInbox(t *testing.T) {
 	}
 	if _, err := SendTrustRequest(ctx, sBob, nobody, tr); err != ErrNoDevice {
 		t.Fatalf("to nobody: %v", err)
+	}
+}
+
+// Announcements that do not belong: signed by someone else than the
+// account (skipped, as forEachDevice's `dev.from != to`), or signed by the
+// account for a device another account certified (listed, not verified).
+func TestPresenceRejects(t *testing.T) {
+	bob := device(t, "keygen/jamid-folder")
+	carol1 := device(t, "swarm/carol1")
+	f, err := account.Open(fixtures + "swarm/carol1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.Archive(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := network(t, bob.Identity, carol1.Identity, nil)
+	sBob, sCarol, sObs := s[0], s[1], s[2]
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := sBob.AnnounceCertificate(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// carol1's device key signs an announcement of itself at bob's Jami ID.
+	forged := &value.Value{Data: types.NewDeviceAnnouncement(carol1.Identity.Chain[0].RawSubjectPublicKeyInfo).Marshal()}
+	if err := sCarol.PutSigned(ctx, AccountKey(bob.JamiID()), forged, dht.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if devs, err := Presence(ctx, sObs, bob.JamiID()); err != nil || len(devs) != 0 {
+		t.Fatalf("an announcement not signed by bob's account counted: %+v %v", devs, err)
+	}
+
+	// carol's account key announces bob's device at carol's Jami ID.
+	wrong, err := account.Announcement(a.AccountKey, bob.Identity.Chain[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sObs.Client().Put(ctx, AccountKey(carol1.JamiID()), wrong, dht.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	devs, err := Presence(ctx, sObs, carol1.JamiID())
+	if err != nil || len(devs) != 1 {
+		t.Fatalf("%+v %v", devs, err)
+	}
+	if devs[0].Verified() || !strings.Contains(devs[0].Err.Error(), "certified by account "+bob.JamiID().String()) {
+		t.Fatalf("bob's device under carol's account: %v", devs[0].Err)
+	}
+	// No certificate on the DHT: not verified either.
+	noCert, err := account.Announcement(a.AccountKey, carol1.Identity.Chain[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sObs.Client().Put(ctx, AccountKey(carol1.JamiID()), noCert, dht.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	devs, _ = Presence(ctx, sObs, carol1.JamiID())
+	for _, d := range devs {
+		if d.ShortID == carol1.ShortID() && (d.Verified() || !strings.Contains(d.Err.Error(), "no certificate on the DHT")) {
+			t.Fatalf("carol1 without its certificate on the DHT: %v", d.Err)
+		}
 	}
 }
