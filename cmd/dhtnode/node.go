@@ -314,6 +314,9 @@ func startNetwork(ctx context.Context, base dht.Config, count int, hosts []strin
 			cfg.Bootstrap = hosts
 		} else {
 			first := nw.nodes[0]
+			// The node id (from -f or an identity) is the first node's;
+			// the others get random ones.
+			cfg.ID = [20]byte{}
 			cfg.Bootstrap = nil
 			if first.Addr4().IsValid() {
 				cfg.Bootstrap = append(cfg.Bootstrap, loopback(first.Addr4(), false).String())
