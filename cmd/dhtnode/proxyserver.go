@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 
@@ -66,7 +67,12 @@ func listenProxy(addr string, port uint) (net.Listener, error) {
 	if port > 65535 {
 		return nil, cli.UsageErrorf("proxy port %d: not a TCP port", port)
 	}
-	l, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(int(port))))
+	network := "tcp"
+	if ip, err := netip.ParseAddr(addr); err == nil && ip.Is4() {
+		// Go would open a dual-stack IPv6 socket for 0.0.0.0 with "tcp".
+		network = "tcp4"
+	}
+	l, err := net.Listen(network, net.JoinHostPort(addr, strconv.Itoa(int(port))))
 	if err != nil {
 		return nil, fmt.Errorf("proxy server: %w", err)
 	}

@@ -309,7 +309,8 @@ func TestJamidThroughOurProxy(t *testing.T) {
 	nw := sandbox.Start(t, sandbox.Options{})
 	dn := newTool(t, "dhtnode")
 	const proxyPort = 8080
-	p, err := nw.Spawn("our-proxy", nil, dn.path, "-s", "-v", "-p", "4300", "-b", nw.Bootstrap(), "--proxyserver", strconv.Itoa(proxyPort))
+	p, err := nw.Spawn("our-proxy", nil, dn.path, "-s", "-v", "-p", "4300", "-b", nw.Bootstrap(), "--proxyserver", strconv.Itoa(proxyPort),
+		"--proxy-addr", "0.0.0.0") // IPv4 socket: WaitPort reads /proc/net/tcp
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,6 +344,7 @@ func TestJamidThroughOurProxy(t *testing.T) {
 			t.Errorf("our proxy's log has no %s:\n%s", want, grepLines(log, "proxy request"))
 		}
 	}
+	t.Logf("our proxy served jamid:\n%s", grepLines(log, "proxy request"))
 	// jamid's announcement is at its account key, put through the proxy.
 	if !strings.Contains(log, "path=/key/"+acc.JamiID) {
 		t.Errorf("no request for the account key %s in our proxy's log:\n%s", acc.JamiID, grepLines(log, "proxy request"))
