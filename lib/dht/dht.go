@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
@@ -284,6 +285,10 @@ func (n *Node) readLoop(c *net.UDPConn) {
 		n.rx.pushBatch(batch)
 		clear(batch)
 		batch = batch[:0]
+		// Let the engine handle this batch before reading again: what
+		// arrives meanwhile is then read in one call, instead of this
+		// goroutine finding the socket empty and parking first.
+		runtime.Gosched()
 	}
 }
 
