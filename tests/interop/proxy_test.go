@@ -319,6 +319,20 @@ func TestJamidThroughOurProxy(t *testing.T) {
 	if err := nw.WaitPort(wctx, "tcp", proxyPort, p); err != nil {
 		t.Fatalf("our proxy: %v\n%s", err, sandbox.Tail(p.Log, 30))
 	}
+	// The proxy client reads "no good node" in /node/info as disconnected
+	// and asks again a minute later: start jamid once our node is connected
+	// (the proxy logs each snapshot it takes).
+	connected := regexp.MustCompile(`msg="proxy stats" .*\\"good\\":[1-9]`)
+	for {
+		b, _ := os.ReadFile(p.Log)
+		if connected.Match(b) {
+			break
+		}
+		if wctx.Err() != nil {
+			t.Fatalf("our proxy's node never had a good node:\n%s", sandbox.Tail(p.Log, 30))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	proxyAddr := fmt.Sprintf("%s:%d", nw.Addr, proxyPort)
 	j, acc := nw.JamidWithAccount(ctx, t, "jamid", sandbox.JamidOptions{}, sandbox.AccountOptions{Details: map[string]string{
 		"Account.proxyEnabled": "true",

@@ -72,7 +72,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	info      *dht.Info // nil until the first refresh
-	stats     []byte    // /node/stats body of the last refresh
+	infoAt    time.Time
+	stats     []byte // /node/stats body of the last refresh
 	lastReset time.Time
 	listens   int                                        // open /listen streams
 	puts      map[wire.InfoHash]map[uint64]*permanentPut // permanent puts by key and id
@@ -157,6 +158,11 @@ func (s *Server) refreshLoop() {
 		}
 		s.refresh()
 		next = s.opt.StatsPeriod
+		s.mu.Lock()
+		if s.info == nil || s.info.IPv4.Good+s.info.IPv6.Good == 0 {
+			next = firstRefresh // not connected yet: see getNodeInfo
+		}
+		s.mu.Unlock()
 	}
 }
 
@@ -183,7 +189,7 @@ func (s *Server) refresh() {
 	for _, m := range s.puts {
 		total += len(m)
 	}
-	s.info = &info
+	s.info, s.infoAt = &info, now
 	s.stats = []byte(marshalAny(map[string]any{
 		"listenCount":        s.listens,
 		"putCount":           len(s.puts),
@@ -317,8 +323,18 @@ func notImplemented(w http.ResponseWriter) {
 // prints it from the dual-stack IPv6 socket (::ffff:a.b.c.d for IPv4).
 func (s *Server) getNodeInfo(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	info := s.info
+	info, at := s.info, s.infoAt
 	s.mu.Unlock()
+	if info != nil && info.IPv4.Good+info.IPv6.Good == 0 && time.Since(at) > time.Second {
+		// Unlike upstream, a snapshot without a good node is not kept for
+		// 2 minutes: OpenDHT's client reads "no good node" as disconnected
+		// and asks again only a minute later, so a proxy started a moment
+		// before its node connected would keep its clients waiting.
+		s.refresh()
+		s.mu.Lock()
+		info = s.info
+		s.mu.Unlock()
+	}
 	if info == nil {
 		reply(w, http.StatusServiceUnavailable, bodyUnavailable)
 		return
