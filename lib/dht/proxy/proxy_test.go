@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -379,4 +380,79 @@ func TestServerListenStream(t *testing.T) {
 	if string(buf[:k]) != want {
 		t.Fatalf("first chunk %q, want %q", buf[:k], want)
 	}
+}
+
+// A listen whose stream is cut (the proxy restarted, a NAT dropped the
+// connection) is opened again, and a value that arrives afterwards is
+// delivered; values already seen are not delivered twice.
+func TestClientListenReconnects(t *testing.T) {
+	n := newNetwork(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var listens atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/listen") {
+			listens.Add(1)
+		}
+		n.srv.ServeHTTP(w, r)
+	}))
+	defer hs.Close()
+	c, _, err := Dial(ctx, hs.URL, ClientOptions{RetryDelay: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	key := wire.InfoHashOf([]byte("reconnect"))
+	first := &value.Value{Data: []byte("first")}
+	if err := n.a.Put(ctx, key, first, dht.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *value.Value, 10)
+	if _, err := c.Listen(ctx, key, nil, func(vals []*value.Value, expired bool) bool {
+		for _, v := range vals {
+			got <- v
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	next := func() *value.Value {
+		select {
+		case v := <-got:
+			return v
+		case <-ctx.Done():
+			t.Fatal("listen: nothing came")
+		}
+		return nil
+	}
+	if v := next(); v.ID != first.ID {
+		t.Fatalf("first value: %v", v)
+	}
+	hs.CloseClientConnections()
+	second := &value.Value{Data: []byte("second")}
+	if err := n.a.Put(ctx, key, second, dht.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := next(); v.ID != second.ID {
+		t.Fatalf("after the reconnection: %v (the first value again?)", v)
+	}
+	if k := listens.Load(); k < 2 {
+		t.Fatalf("%d listen request(s): the stream was never opened again", k)
+	}
+}
+
+func FuzzReadLines(f *testing.F) {
+	f.Add([]byte(specExample + "\n" + `{"id":"2","data":"AA==","expired":true}` + "\n{}\n"))
+	f.Add([]byte("not json\n"))
+	f.Add([]byte(`{"id":"3"}` + "\n" + `{"cut`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		readLines(strings.NewReader(string(b)), func(vals []*value.Value, expired bool) bool {
+			for _, v := range vals {
+				if v == nil {
+					t.Fatal("nil value delivered")
+				}
+			}
+			return true
+		})
+	})
 }
