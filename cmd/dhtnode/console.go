@@ -443,6 +443,7 @@ func (con *console) info(asJSON bool) {
 		}
 		s += fmt.Sprintf("Local network: %d nodes, ports %s\n", len(con.net.nodes), strings.Join(ports, " "))
 	}
+	s += con.net.proxies.statsText()
 	con.out.print(s)
 }
 

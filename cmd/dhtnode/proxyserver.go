@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/jamikit/jamikit/lib/cli"
@@ -178,4 +180,34 @@ func (con *console) proxyCommand(op, rest string) {
 	case "psp":
 		con.net.proxies.stop(port)
 	}
+}
+
+// statsText is what "ll" prints per running proxy, as dhtnode does.
+func (p *proxyServers) statsText() string {
+	if p == nil {
+		return ""
+	}
+	p.mu.Lock()
+	ports := make([]int, 0, len(p.byPt))
+	for pt := range p.byPt {
+		ports = append(ports, pt)
+	}
+	p.mu.Unlock()
+	sort.Ints(ports)
+	var b strings.Builder
+	for _, pt := range ports {
+		p.mu.Lock()
+		rp := p.byPt[pt]
+		p.mu.Unlock()
+		if rp == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "Stats for proxy server on port %d\n", pt)
+		if st, ok := rp.api.Stats(); ok {
+			b.WriteString("  " + st.String() + "\n")
+		} else {
+			b.WriteString("  (stats not available yet)\n")
+		}
+	}
+	return b.String()
 }

@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +76,7 @@ type Server struct {
 	info      *dht.Info // nil until the first refresh
 	infoAt    time.Time
 	stats     []byte // /node/stats body of the last refresh
+	last      ServerStats
 	lastReset time.Time
 	listens   int                                        // open /listen streams
 	puts      map[wire.InfoHash]map[uint64]*permanentPut // permanent puts by key and id
@@ -107,6 +110,7 @@ func NewServer(n *dht.Node, opt ServerOptions) *Server {
 		subs: map[string]map[wire.InfoHash][]*subscriber{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.refresh()
 	s.wg.Add(1)
 	go s.refreshLoop()
 	return s
@@ -146,7 +150,6 @@ func (s *Server) Done() <-chan struct{} { return s.ctx.Done() }
 
 func (s *Server) refreshLoop() {
 	defer s.wg.Done()
-	s.refresh()
 	next := firstRefresh
 	for {
 		t := time.NewTimer(next)
@@ -190,6 +193,8 @@ func (s *Server) refresh() {
 		total += len(m)
 	}
 	s.info, s.infoAt = &info, now
+	s.last = ServerStats{ListenCount: s.listens, PutCount: len(s.puts), TotalPermanentPuts: total,
+		PushListenersCount: len(s.subs), RequestRate: rate, NodeInfo: info}
 	s.stats = []byte(marshalAny(map[string]any{
 		"listenCount":        s.listens,
 		"putCount":           len(s.puts),
@@ -199,6 +204,38 @@ func (s *Server) refresh() {
 		"nodeInfo":           s.nodeInfoJSON(info),
 	}) + "\n")
 	s.log.Debug("proxy stats", "stats", string(s.stats))
+}
+
+// ServerStats is DhtProxyServer::ServerStats, as of the last refresh.
+type ServerStats struct {
+	ListenCount        int     // open listen streams
+	PutCount           int     // keys with permanent puts
+	TotalPermanentPuts int     // permanent puts
+	PushListenersCount int     // push tokens with subscriptions
+	RequestRate        float64 // requests per second since the refresh before
+	NodeInfo           dht.Info
+}
+
+// Stats returns the statistics of the last refresh; false before the
+// first one.
+func (s *Server) Stats() (ServerStats, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last, s.info != nil
+}
+
+// String is ServerStats::toString.
+func (st ServerStats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Listens: %d Puts: %d PushListeners: %d\n", st.ListenCount, st.PutCount, st.PushListenersCount)
+	fmt.Fprintf(&b, "Requests: %s per second.\n", strconv.FormatFloat(st.RequestRate, 'g', 6, 64))
+	if d := st.NodeInfo.IPv4.TableDepth; d > 1 {
+		fmt.Fprintf(&b, "IPv4 Network estimation: %d\n", 8<<d)
+	}
+	if d := st.NodeInfo.IPv6.TableDepth; d > 1 {
+		fmt.Fprintf(&b, "IPv6 Network estimation: %d\n", 8<<d)
+	}
+	return b.String()
 }
 
 // nodeInfoJSON is NodeInfo::toJson.
