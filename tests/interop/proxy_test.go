@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -17,7 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jamikit/jamikit/lib/dht/proxy"
+	"github.com/jamikit/jamikit/lib/dht/value"
+	"github.com/jamikit/jamikit/lib/dht/wire"
+	"github.com/jamikit/jamikit/lib/identity"
 	"github.com/jamikit/jamikit/tests/interop/sandbox"
+	"github.com/jamikit/jamikit/tests/toolbin"
 )
 
 // The issue's interop point 5 (the REST proxy):
@@ -209,6 +215,9 @@ func TestProxyServerMatchesDebian(t *testing.T) {
 	key := uniqueKey("proxy-compare")
 	// A value with its id fixed: the put answer is then node-independent.
 	val := `{"data":"aGVsbG8gcHJveHk=","id":"%d","type":0,"utype":"text/plain"}`
+	// And a signed value with a recipient and a non-ASCII user type: the
+	// owner is PEM text and the utype \u-escaped, as jsoncpp writes them.
+	signed := signedJSON(t)
 	for _, tc := range []struct {
 		method, path, body string
 		exact              bool // the body must be byte-identical
@@ -222,6 +231,7 @@ func TestProxyServerMatchesDebian(t *testing.T) {
 		{"POST", "/key/" + key, `{"type":"x"}`, true},
 		{"POST", "/key/" + key, fmt.Sprintf(val, 1001), true},
 		{"POST", "/" + key, fmt.Sprintf(val, 1002), true},
+		{"POST", "/key/" + key, signed, true},
 		{"GET", "/key/a/b/c", "", true},
 		{"DELETE", "/key/" + key, "", true},
 		{"OPTIONS", "/" + key, "", true},
@@ -265,7 +275,8 @@ func TestProxyServerMatchesDebian(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}
-	want := []string{fmt.Sprintf(val, 1001), fmt.Sprintf(val, 1002)}
+	want := []string{fmt.Sprintf(val, 1001), fmt.Sprintf(val, 1002), signed}
+	sort.Strings(want)
 	for try := 0; ; try++ {
 		ours, theirs := lines(nw.our), lines(nw.theirs)
 		if reflect.DeepEqual(ours, want) && reflect.DeepEqual(theirs, want) {
@@ -288,7 +299,7 @@ func TestProxyServerMatchesDebian(t *testing.T) {
 		}
 		var got []string
 		sc := bufio.NewScanner(resp.Body)
-		for len(got) < 2 && sc.Scan() {
+		for len(got) < len(want) && sc.Scan() {
 			got = append(got, sc.Text())
 		}
 		resp.Body.Close()
@@ -372,6 +383,25 @@ func TestJamidThroughOurProxy(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// signedJSON is a value signed with a throwaway key, as value JSON.
+func signedJSON(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(toolbin.Root(), "lib", "dht", "proxy", "testdata", "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := identity.ParsePrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := wire.InfoHashOf([]byte("recipient"))
+	v := &value.Value{ID: 1003, Type: 3, Seq: 7, Data: []byte("signed \x00\xff"), UserType: "text/ü", Recipient: &to}
+	if err := v.Sign(key); err != nil {
+		t.Fatal(err)
+	}
+	return string(proxy.MarshalValueJSON(v, nil))
 }
 
 func grepLines(s, sub string) string {

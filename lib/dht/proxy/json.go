@@ -46,7 +46,9 @@ func MarshalValueJSON(v *value.Value, extra map[string]any) []byte {
 		}
 		if len(v.Owner) > 0 {
 			m["seq"] = jsonRaw(strconv.Itoa(int(v.Seq)))
-			m["owner"] = jsonRaw(quoteJSON(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: v.Owner}))))
+			// PublicKey::toString keeps the NUL that gnutls writes after
+			// the PEM text: Debian's proxy sends "...-----\n\u0000".
+			m["owner"] = jsonRaw(quoteJSON(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: v.Owner})) + "\x00"))
 			// toJson tests "if (recipient)", i.e. a non-zero hash.
 			if v.Recipient != nil && !v.Recipient.IsZero() {
 				m["to"] = jsonRaw(quoteJSON(v.Recipient.String()))

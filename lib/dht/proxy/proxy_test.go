@@ -105,7 +105,7 @@ func TestValueJSONSigned(t *testing.T) {
 	}
 	j := MarshalValueJSON(v, map[string]any{"expired": true})
 	s := string(j)
-	for _, want := range []string{`"owner":"-----BEGIN PUBLIC KEY-----\n`, `"seq":2,`, `"to":"` + to.String() + `"`, `"utype":"\u00fc/x"`, `"expired":true`, `"sig":"`} {
+	for _, want := range []string{`"owner":"-----BEGIN PUBLIC KEY-----\n`, `-----END PUBLIC KEY-----\n\u0000",`, `"seq":2,`, `"to":"` + to.String() + `"`, `"utype":"\u00fc/x"`, `"expired":true`, `"sig":"`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("missing %s in %s", want, s)
 		}
