@@ -456,3 +456,30 @@ func FuzzReadLines(f *testing.F) {
 		})
 	})
 }
+
+// A permanent put posted again without an id, with the same content, is a
+// refresh of the one the server holds: same id back, one put kept.
+func TestServerPermanentRepost(t *testing.T) {
+	n := newNetwork(t)
+	body := `{"data":"cGVybWFuZW50","type":0,"permanent":true}`
+	r1, b1 := do(t, "POST", n.http.URL+"/key/perm", body)
+	r2, b2 := do(t, "POST", n.http.URL+"/key/perm", body)
+	if r1.StatusCode != 200 || r2.StatusCode != 200 {
+		t.Fatalf("posts: %d %q, %d %q", r1.StatusCode, b1, r2.StatusCode, b2)
+	}
+	v1, err1 := UnmarshalValueJSON([]byte(b1))
+	v2, err2 := UnmarshalValueJSON([]byte(b2))
+	if err1 != nil || err2 != nil || v1.ID == 0 || v1.ID != v2.ID || strings.Contains(b1, "permanent") {
+		t.Fatalf("answers %q and %q", b1, b2)
+	}
+	n.srv.refresh()
+	if st, ok := n.srv.Stats(); !ok || st.PutCount != 1 || st.TotalPermanentPuts != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	// A different content is another put.
+	do(t, "POST", n.http.URL+"/key/perm", `{"data":"b3RoZXI=","permanent":{"key":""}}`)
+	n.srv.refresh()
+	if st, _ := n.srv.Stats(); st.PutCount != 1 || st.TotalPermanentPuts != 2 {
+		t.Fatalf("stats after a second value: %+v", st)
+	}
+}
