@@ -212,7 +212,7 @@ func run(c *ucli.Context) error {
 	sec := secure.New(net.nodes[0], id, secure.Options{Logger: logs.logger()})
 	announce(c.Context, sec, logs.logger())
 	net.proxies = proxies
-	if err := proxies.serve(net.nodes[0]); err != nil {
+	if err := proxies.serve(net.nodes[0], id); err != nil {
 		return err
 	}
 	if o.persist != "" {

@@ -15,6 +15,8 @@ import (
 	"github.com/jamikit/jamikit/lib/cli"
 	"github.com/jamikit/jamikit/lib/dht"
 	"github.com/jamikit/jamikit/lib/dht/proxy"
+	"github.com/jamikit/jamikit/lib/dht/secure"
+	"github.com/jamikit/jamikit/lib/dht/wire"
 	ucli "github.com/urfave/cli/v2"
 )
 
@@ -30,7 +32,8 @@ func proxyFlags() []ucli.Flag {
 // proxyServers are the running proxies by port, as dhtnode's "proxies"
 // map: --proxyserver starts one, the console's pst/psp start and stop more.
 type proxyServers struct {
-	n       *dht.Node // set by serve
+	n       *dht.Node      // set by serve
+	pkID    *wire.InfoHash // the node's public key id with -i: "id" in /node/info
 	log     *slog.Logger
 	mu      sync.Mutex
 	byPt    map[int]*runningProxy
@@ -81,10 +84,15 @@ func listenProxy(addr string, port uint) (net.Listener, error) {
 	return l, nil
 }
 
-// serve starts serving from n, on the port bound by listenProxyFlag.
-func (p *proxyServers) serve(n *dht.Node) error {
+// serve starts serving from n (whose identity is id, nil without -i), on
+// the port bound by listenProxyFlag.
+func (p *proxyServers) serve(n *dht.Node, id *secure.Identity) error {
 	p.mu.Lock()
 	p.n = n
+	if id != nil {
+		h := id.PublicKeyID()
+		p.pkID = &h
+	}
 	l := p.pending
 	p.pending = nil
 	p.mu.Unlock()
@@ -107,7 +115,7 @@ func (p *proxyServers) start(addr string, port uint) (int, error) {
 
 func (p *proxyServers) startOn(l net.Listener) (int, error) {
 	bound := l.Addr().(*net.TCPAddr).Port
-	api := proxy.NewServer(p.n, proxy.ServerOptions{Logger: p.log})
+	api := proxy.NewServer(p.n, proxy.ServerOptions{Logger: p.log, PublicKeyID: p.pkID})
 	rp := &runningProxy{api: api, http: &http.Server{Handler: api, ErrorLog: nil}, done: make(chan struct{})}
 	p.mu.Lock()
 	if old := p.byPt[bound]; old != nil {

@@ -483,3 +483,16 @@ func TestServerPermanentRepost(t *testing.T) {
 		t.Fatalf("stats after a second value: %+v", st)
 	}
 }
+
+// With an identity, /node/info leads with the public key id ("id").
+func TestServerNodeInfoID(t *testing.T) {
+	n := newNetwork(t)
+	pk := wire.InfoHashOf([]byte("public key"))
+	srv := NewServer(n.b, ServerOptions{PublicKeyID: &pk})
+	defer srv.Close()
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/node/info", nil))
+	if want := `{"id":"` + pk.String() + `","ipv4":`; rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), want) {
+		t.Fatalf("%d %q, want a body starting %q", rec.Code, rec.Body.String(), want)
+	}
+}
