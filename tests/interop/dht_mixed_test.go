@@ -749,33 +749,138 @@ func (v mxValue) index(sel value.Select) string {
 	return "Index[" + strings.Join(parts, ",") + "]"
 }
 
-// Points 4 and 5 on one network of 10 of ours and 10 real ones (the same
-// traffic serves both, which keeps the CPU spent low):
+// Points 4 and 5 on one network of 10 of ours and 10 real ones (one
+// network for both keeps the CPU spent low):
 //
-//   - WHERE filters from python3-opendht (DhtRunner.get with a Where) and
-//     the real console (g KEY WHERE ...), and field queries from the
-//     console (q KEY SELECT ... WHERE ...), and jami-dht get
-//     --where/--select, at a key one of our nodes is the closest to and at
-//     a key a real node is the closest to: every side returns exactly the
-//     values (or the rows) the filter selects from what was put, half of
-//     it put by jami-dht and half by python. (python3-opendht 2.4.12 has
-//     Query and Select objects but no DhtRunner.query: SELECT comes from
-//     the console only.)
 //   - Three minutes of periodic put/get/listen traffic through the mixed
 //     network (a put every 10 s, alternately from jami-dht and python;
 //     standing listens from python, the real console and our console; a
 //     get from the other side), during which the real dhtnode's routing
 //     tables (lr) never show one of our nodes [expired] (blacklisting also
 //     marks a node expired), and after which the real dhtnode and both
-//     python runners list every one of our nodes they know as [good].
-//     Then ls of the standing listen's search: our console prints what the
-//     real one prints.
+//     python runners list as [good] every one of our nodes they ever asked
+//     (a node a peer has only heard from stays dubious until its table
+//     upkeep asks it, ours or not). Then ls of the standing listen's
+//     search: our console prints what the real one prints.
+//   - Then, on the settled network, WHERE filters from python3-opendht
+//     (DhtRunner.get with a Where), the real console (g KEY WHERE ...) and
+//     jami-dht get --where, and field queries from the console (q KEY
+//     SELECT ... WHERE ...) and jami-dht get --select, at a key one of our
+//     nodes is the closest to and at the real console's id: every side
+//     returns exactly the values (or the rows) the filter selects from
+//     what was put, half of it by jami-dht and half by python.
+//     (python3-opendht 2.4.12 has Query and Select objects but no
+//     DhtRunner.query: SELECT comes from the console only.) On a network
+//     a few seconds old a fresh python runner's put was seen to miss the
+//     closest node, a real one (finds return good nodes only, and a new
+//     node is good only once asked): the traffic first lets it settle.
 func TestDHTMixedTraffic(t *testing.T) {
 	requireOpenDHT(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	nw := startMixedNet(ctx, t, 10, 10, false)
 	jd := newTool(t, "jami-dht")
+
+	t.Run("real peers count ours good through 3 minutes of traffic", func(t *testing.T) {
+		// One more node of ours with its console, for the ls comparison
+		// at the end.
+		oursPath, err := toolbin.Path("dhtnode")
+		if err != nil {
+			t.Fatal(err)
+		}
+		oc := startConsoleOf(t, oursPath, "-p", strconv.Itoa(freePorts(t, 1)), "-b", nw.ours[0])
+		nw.oursIDs[oc.id] = "127.0.0.1:" + oc.port
+
+		// Standing listens: python, the real console and our console, at
+		// one key; every round puts there, alternately from jami-dht and
+		// python, and all three listeners must be told.
+		lkey := mxKey("standing")
+		nw.py.listen(1, lkey, "standing")
+		for _, c := range []*mxConsole{nw.console, oc} {
+			c.send("l " + lkey.String())
+			c.waitLine("Listening", func(l string) bool { return strings.HasPrefix(l, "Listening, token: ") })
+		}
+		end := time.Now().Add(3 * time.Minute)
+		rounds := 0
+		for ; time.Now().Before(end); rounds++ {
+			if ctx.Err() != nil {
+				t.Fatal(ctx.Err())
+			}
+			data := fmt.Sprintf("round_%d", rounds)
+			var id uint64
+			if rounds%2 == 0 {
+				via := nw.ours[rounds%len(nw.ours)]
+				out := strings.TrimSpace(jd.run(ctx, nil, "put", "-q", "--utype", "text/plain", "-b", via, lkey.String(), data))
+				var err error
+				if id, err = strconv.ParseUint(out, 16, 64); err != nil {
+					t.Fatalf("jami-dht put printed %q", out)
+				}
+			} else {
+				id = nw.py.put(0, lkey, []byte(data), 0, 0, "text/plain")
+			}
+			nw.py.waitEvent("standing", id)
+			for _, c := range []*mxConsole{nw.console, oc} {
+				c.waitListen(fmt.Sprintf(`Value[id:%x data(text/plain):"%s"]`, id, data))
+			}
+			// A get from the other side than the put's.
+			if rounds%2 == 0 {
+				if got := nw.py.get(1, lkey, fmt.Sprintf("WHERE id=%d", id)); len(got) != 1 || string(got[0].Data) != data {
+					t.Fatalf("round %d: python get of jami-dht's value: %+v", rounds, got)
+				}
+			} else {
+				out := jd.run(ctx, nil, "get", "-q", "--raw", "-b", nw.theirs[rounds%len(nw.theirs)], "--where", fmt.Sprintf("id=%d", id), lkey.String())
+				if out != data {
+					t.Fatalf("round %d: jami-dht get of python's value: %q", rounds, out)
+				}
+			}
+			// Never expired along the way (a node not confirmed yet may
+			// be dubious; expired is what must never show).
+			nw.checkOurs(t, "the real dhtnode's lr", nw.console.routingTables(), false)
+			// A slow pace: the point is time with traffic, not load.
+			select {
+			case <-time.After(10 * time.Second):
+			case <-ctx.Done():
+			}
+		}
+
+		// At the end every one of ours a real peer knows is good: the
+		// console dhtnode and both python runners.
+		known := nw.checkOurs(t, "the real dhtnode's lr", nw.console.routingTables(), true)
+		for r := range 2 {
+			known += nw.checkOurs(t, fmt.Sprintf("python runner %d's routing tables", r), nw.py.routingTables(r), true)
+		}
+		t.Logf("%d rounds of put/get/listen; the real peers list our nodes as good %d times", rounds, known)
+
+		// ls of the standing listen's search: ours prints what the real
+		// one prints (last step, queries, the u/l flags of each node).
+		header := regexp.MustCompile(`^Search IPv4 ` + lkey.String() + ` gets: 0, last step: (now|\S+ \S+ ago) \[synced\] \[listening\]$`)
+		nodeLine := regexp.MustCompile(`^\s*\d+ [0-9a-f]{40} [* ] \[[ \d]+[ x]\] \[[su-][ fc]\] (\[[lf ]\] |    )127\.0\.0\.1:\d+$`)
+		for who, c := range map[string]*mxConsole{"the real dhtnode": nw.console, "our dhtnode": oc} {
+			lines := c.block("ls " + lkey.String())
+			i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "Search IPv4 ") })
+			if i < 0 || !header.MatchString(lines[i]) || len(lines) < i+4 ||
+				lines[i+1] != "Queries:" || lines[i+2] != "Query[SELECT * ]" ||
+				lines[i+3] != " Common bits    InfoHash                       Conn. Get   Ops  IP" {
+				t.Errorf("%s: ls %s:\n%s", who, lkey, strings.Join(lines, "\n"))
+				continue
+			}
+			listening := 0
+			for _, l := range lines[i+4:] {
+				if l == "" || strings.HasPrefix(l, "Search IPv6 ") {
+					break
+				}
+				if !nodeLine.MatchString(l) {
+					t.Errorf("%s: ls node line %q", who, l)
+				}
+				if strings.Contains(l, "[u ] [l] ") {
+					listening++
+				}
+			}
+			if listening == 0 {
+				t.Errorf("%s: ls shows no node updated and listening:\n%s", who, strings.Join(lines, "\n"))
+			}
+		}
+	})
 
 	t.Run("queries", func(t *testing.T) {
 		vals := []mxValue{
@@ -876,112 +981,12 @@ func TestDHTMixedTraffic(t *testing.T) {
 			}
 		}
 	})
-
-	t.Run("real peers count ours good through 3 minutes of traffic", func(t *testing.T) {
-		// One more node of ours with its console, for the ls comparison
-		// at the end.
-		oursPath, err := toolbin.Path("dhtnode")
-		if err != nil {
-			t.Fatal(err)
-		}
-		oc := startConsoleOf(t, oursPath, "-p", strconv.Itoa(freePorts(t, 1)), "-b", nw.ours[0])
-		nw.oursIDs[oc.id] = "127.0.0.1:" + oc.port
-
-		// Standing listens: python, the real console and our console, at
-		// one key; every round puts there, alternately from jami-dht and
-		// python, and all three listeners must be told.
-		lkey := mxKey("standing")
-		nw.py.listen(1, lkey, "standing")
-		for _, c := range []*mxConsole{nw.console, oc} {
-			c.send("l " + lkey.String())
-			c.waitLine("Listening", func(l string) bool { return strings.HasPrefix(l, "Listening, token: ") })
-		}
-		end := time.Now().Add(3 * time.Minute)
-		rounds := 0
-		for ; time.Now().Before(end); rounds++ {
-			if ctx.Err() != nil {
-				t.Fatal(ctx.Err())
-			}
-			data := fmt.Sprintf("round_%d", rounds)
-			var id uint64
-			if rounds%2 == 0 {
-				via := nw.ours[rounds%len(nw.ours)]
-				out := strings.TrimSpace(jd.run(ctx, nil, "put", "-q", "--utype", "text/plain", "-b", via, lkey.String(), data))
-				var err error
-				if id, err = strconv.ParseUint(out, 16, 64); err != nil {
-					t.Fatalf("jami-dht put printed %q", out)
-				}
-			} else {
-				id = nw.py.put(0, lkey, []byte(data), 0, 0, "text/plain")
-			}
-			nw.py.waitEvent("standing", id)
-			for _, c := range []*mxConsole{nw.console, oc} {
-				c.waitListen(fmt.Sprintf(`Value[id:%x data(text/plain):"%s"]`, id, data))
-			}
-			// A get from the other side than the put's.
-			if rounds%2 == 0 {
-				if got := nw.py.get(1, lkey, fmt.Sprintf("WHERE id=%d", id)); len(got) != 1 || string(got[0].Data) != data {
-					t.Fatalf("round %d: python get of jami-dht's value: %+v", rounds, got)
-				}
-			} else {
-				out := jd.run(ctx, nil, "get", "-q", "--raw", "-b", nw.theirs[rounds%len(nw.theirs)], "--where", fmt.Sprintf("id=%d", id), lkey.String())
-				if out != data {
-					t.Fatalf("round %d: jami-dht get of python's value: %q", rounds, out)
-				}
-			}
-			// Never expired along the way (a node not confirmed yet may
-			// be dubious; expired is what must never show).
-			nw.checkOurs(t, "the real dhtnode's lr", nw.console.routingTables(), false)
-			// A slow pace: the point is time with traffic, not load.
-			select {
-			case <-time.After(10 * time.Second):
-			case <-ctx.Done():
-			}
-		}
-
-		// At the end every one of ours a real peer knows is good: the
-		// console dhtnode and both python runners.
-		known := nw.checkOurs(t, "the real dhtnode's lr", nw.console.routingTables(), true)
-		for r := range 2 {
-			known += nw.checkOurs(t, fmt.Sprintf("python runner %d's routing tables", r), nw.py.routingTables(r), true)
-		}
-		t.Logf("%d rounds of put/get/listen; the real peers list our nodes %d times, all good", rounds, known)
-
-		// ls of the standing listen's search: ours prints what the real
-		// one prints (last step, queries, the u/l flags of each node).
-		header := regexp.MustCompile(`^Search IPv4 ` + lkey.String() + ` gets: 0, last step: (now|\S+ \S+ ago) \[synced\] \[listening\]$`)
-		nodeLine := regexp.MustCompile(`^\s*\d+ [0-9a-f]{40} [* ] \[[ \d]+[ x]\] \[[su-][ fc]\] (\[[lf ]\] |    )127\.0\.0\.1:\d+$`)
-		for who, c := range map[string]*mxConsole{"the real dhtnode": nw.console, "our dhtnode": oc} {
-			lines := c.block("ls " + lkey.String())
-			i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "Search IPv4 ") })
-			if i < 0 || !header.MatchString(lines[i]) || len(lines) < i+4 ||
-				lines[i+1] != "Queries:" || lines[i+2] != "Query[SELECT * ]" ||
-				lines[i+3] != " Common bits    InfoHash                       Conn. Get   Ops  IP" {
-				t.Errorf("%s: ls %s:\n%s", who, lkey, strings.Join(lines, "\n"))
-				continue
-			}
-			listening := 0
-			for _, l := range lines[i+4:] {
-				if l == "" || strings.HasPrefix(l, "Search IPv6 ") {
-					break
-				}
-				if !nodeLine.MatchString(l) {
-					t.Errorf("%s: ls node line %q", who, l)
-				}
-				if strings.Contains(l, "[u ] [l] ") {
-					listening++
-				}
-			}
-			if listening == 0 {
-				t.Errorf("%s: ls shows no node updated and listening:\n%s", who, strings.Join(lines, "\n"))
-			}
-		}
-	})
 }
 
 // checkOurs checks the lr node lines of a real peer: every one of our
 // nodes it lists is at its address and never [expired]; with good, each
-// is [good]. It returns how many of ours are listed.
+// one that ever answered it is [good]. It returns how many of ours it
+// lists as good.
 func (nw *mixedNet) checkOurs(t *testing.T, who string, lines []string, good bool) int {
 	t.Helper()
 	known := 0
@@ -1005,12 +1010,19 @@ func (nw *mixedNet) checkOurs(t *testing.T, who string, lines []string, good boo
 		switch {
 		case strings.HasSuffix(l, " [expired]"):
 			t.Errorf("%s: our node expired: %q", who, l)
-		case good && !strings.HasSuffix(l, " [good]"):
-			t.Errorf("%s: our node not good: %q", who, l)
+		case !good || strings.HasSuffix(l, " [good]"):
+		case strings.Contains(l, ", replied: never"):
+			// Only heard of (it sent this peer a request), never asked
+			// yet: dubious, as any node this peer has not asked. OpenDHT
+			// asks such nodes only when its table upkeep picks them.
+			t.Logf("%s: our node not asked yet: %q", who, l)
+			known--
+		default:
+			t.Errorf("%s: our node answered but is not good: %q", who, l)
 		}
 	}
 	if good && known == 0 {
-		t.Errorf("%s list none of our %d nodes:\n%s", who, len(nw.oursIDs), strings.Join(lines, "\n"))
+		t.Errorf("%s list none of our %d nodes as good:\n%s", who, len(nw.oursIDs), strings.Join(lines, "\n"))
 	}
 	return known
 }
