@@ -116,7 +116,39 @@ func startMixedNet(ctx context.Context, t *testing.T, nOurs, nTheirs int, separa
 		nw.theirIDs[id.String()] = a
 	}
 	nw.py = startMxPython(t, boot, 2)
+	nw.settle(t)
 	return nw
+}
+
+// settle waits (40 s at most) until the real peers the tests talk to know
+// enough good nodes: the console dhtnode and both python runners, whose
+// only bootstrap is our first node, at least 8 each (a bucket's worth).
+// Just after start they know only the bootstrap and what its first
+// answers named: a fresh python runner was seen to miss a value stored
+// seconds earlier, its searches not reaching the storing nodes yet.
+func (nw *mixedNet) settle(t *testing.T) {
+	t.Helper()
+	want := min(8, len(nw.ours)+len(nw.theirs)-1)
+	countGood := func(lines []string) int {
+		n := 0
+		for _, l := range lines {
+			if strings.HasSuffix(l, " [good]") {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		counts := []int{countGood(nw.console.routingTables()), countGood(nw.py.routingTables(0)), countGood(nw.py.routingTables(1))}
+		if slices.Min(counts) >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 40 s the real console and python runners know %v good nodes, want %d each", counts, want)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // mxPing pings addr until it answers (a process just started may not
