@@ -3,6 +3,7 @@ package value
 import (
 	"bytes"
 	"os"
+	"reflect"
 	"testing"
 )
 
@@ -130,6 +131,38 @@ func FuzzParseQuery(f *testing.F) {
 		v := &Value{ID: 5, UserType: "foo"}
 		if q.Where.Match(v) != q2.Where.Match(v) {
 			t.Fatal("match changed over the wire")
+		}
+	})
+}
+
+// FuzzUnpackInto checks that an Unpacker, reused from one input to the
+// next, gives what Unpack gives on the same bytes: the same value (nil
+// fields included) or the same error.
+func FuzzUnpackInto(f *testing.F) {
+	valueSeeds(f)
+	var u Unpacker // shared by the runs: each one starts from the last one's leftovers
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, werr := Unpack(b)
+		got, gerr := u.Unpack(b)
+		if (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
+			t.Fatalf("Unpacker: %v, Unpack: %v", gerr, werr)
+		}
+		if werr != nil {
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("Unpacker: %#v\nUnpack: %#v", got, want)
+		}
+		c := got.Clone()
+		if !reflect.DeepEqual(c, want) {
+			t.Fatalf("Clone: %#v\nUnpack: %#v", c, want)
+		}
+		// The parse borrowed nothing from b.
+		for i := range b {
+			b[i] ^= 0xff
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatal("the Unpacker's value aliases its input")
 		}
 	})
 }

@@ -42,6 +42,12 @@ func asBlob(b []byte) ([]byte, error) {
 	return append([]byte{}, p...), nil
 }
 
+// rawBlob is asBlob without the copy: for bin and str, the result aliases b.
+func rawBlob(b []byte) ([]byte, error) {
+	r := msgp.NewReader(b)
+	return r.Blob()
+}
+
 // asBin20 is InfoHash::msgpack_unpack: bin of exactly 20 bytes, nothing else.
 func asBin20(b []byte) ([20]byte, error) {
 	var h [20]byte

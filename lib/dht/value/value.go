@@ -194,32 +194,120 @@ func invalid(what string, err error) error {
 // body has an owner, seq and sig are required and the owner must be a public
 // key (DER, or PEM, which is converted to DER).
 func Unpack(b []byte) (*Value, error) {
+	v := &Value{}
+	if err := v.unpack(b, nil); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// An Unpacker parses values into memory it keeps from one call to the
+// next, for a server that parses every value it receives but keeps few:
+// in steady state a parse allocates nothing. Its zero value is ready.
+type Unpacker struct {
+	v    Value
+	bufs [nBufs][]byte
+	// The owner of the last signed value: ownerSrc is its blob as
+	// received, ownerDER and key what it parsed to. A signer
+	// re-announcing its values sends the same owner each time, and
+	// parsing an RSA key allocates. Values (and their clones) share
+	// ownerDER and key, which are replaced, never written.
+	ownerSrc []byte
+	ownerDER []byte
+	key      crypto.PublicKey
+	utype    string
+	to       wire.InfoHash
+	p        uint8
+}
+
+// The Unpacker's buffers, one per field it copies.
+const (
+	bufData = iota
+	bufSig
+	bufCypher
+	bufBody
+	nBufs
+)
+
+// Unpack is the package's Unpack, with the same result and the same
+// errors, into u's memory: the value and everything it points to belong
+// to u and are overwritten by the next call. Clone what must outlive it.
+func (u *Unpacker) Unpack(b []byte) (*Value, error) {
+	u.v = Value{}
+	if err := u.v.unpack(b, u); err != nil {
+		u.v = Value{}
+		return nil, err
+	}
+	return &u.v, nil
+}
+
+// keep copies p for a Value: into a new exact-size slice without an
+// Unpacker (never nil, as asBlob), else into the Unpacker's buffer i.
+func (u *Unpacker) keep(i int, p []byte) []byte {
+	if u == nil {
+		return append([]byte{}, p...)
+	}
+	u.bufs[i] = append(u.bufs[i][:0], p...)
+	if u.bufs[i] == nil {
+		return []byte{}
+	}
+	return u.bufs[i]
+}
+
+// Clone returns a copy of v that shares no memory with it but its parsed
+// owner key (immutable). Nil fields stay nil.
+func (v *Value) Clone() *Value {
+	c := *v
+	c.Data = cloneBytes(v.Data)
+	c.Owner = cloneBytes(v.Owner)
+	c.Signature = cloneBytes(v.Signature)
+	c.Cypher = cloneBytes(v.Cypher)
+	c.rawBody = cloneBytes(v.rawBody)
+	if v.Recipient != nil {
+		to := *v.Recipient
+		c.Recipient = &to
+	}
+	if v.Priority != nil {
+		p := *v.Priority
+		c.Priority = &p
+	}
+	return &c
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
+}
+
+// unpack is Unpack into v; with an Unpacker, what v keeps lives in u.
+func (v *Value) unpack(b []byte, u *Unpacker) error {
 	r := msgp.NewReader(b)
 	k, n, _, err := r.Head()
 	if err != nil {
-		return nil, invalid("value", err)
+		return invalid("value", err)
 	}
 	if k != msgp.KindMap || n < 2 {
-		return nil, invalid("value is not a map of at least 2 entries", nil)
+		return invalid("value is not a map of at least 2 entries", nil)
 	}
 	fs, err := msgp.ReadMap(b)
 	if err != nil {
-		return nil, invalid("value", err)
+		return invalid("value", err)
 	}
-	v := &Value{}
 	rid := fs.Find("id")
 	if rid == nil {
-		return nil, invalid("no id", nil)
+		return invalid("no id", nil)
 	}
 	if v.ID, err = asUint(rid, math.MaxUint64); err != nil {
-		return nil, invalid("id", err)
+		return invalid("id", err)
 	}
 	rdat := fs.Find("dat")
 	if rdat == nil {
-		return nil, invalid("no dat", nil)
+		return invalid("no dat", nil)
 	}
-	if err := v.unpackDat(rdat); err != nil {
-		return nil, err
+	if err := v.unpackDat(rdat, u); err != nil {
+		return err
 	}
 	if rp := fs.Find("p"); rp != nil {
 		// 2.4.12 reads an unsigned int; the contract keeps a uint8 (HEAD's
@@ -227,12 +315,16 @@ func Unpack(b []byte) (*Value, error) {
 		// silently changed.
 		p, err := asUint(rp, math.MaxUint8)
 		if err != nil {
-			return nil, invalid("p", err)
+			return invalid("p", err)
 		}
-		pp := uint8(p)
-		v.Priority = &pp
+		pp := new(uint8)
+		if u != nil {
+			pp = &u.p
+		}
+		*pp = uint8(p)
+		v.Priority = pp
 	}
-	return v, nil
+	return nil
 }
 
 // UnpackDat parses a "dat" object (the plaintext of an encrypted value, or
@@ -240,20 +332,20 @@ func Unpack(b []byte) (*Value, error) {
 // (Value::msgpack_unpack_body).
 func UnpackDat(id uint64, dat []byte) (*Value, error) {
 	v := &Value{ID: id}
-	if err := v.unpackDat(dat); err != nil {
+	if err := v.unpackDat(dat, nil); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
-func (v *Value) unpackDat(rdat []byte) error {
+func (v *Value) unpackDat(rdat []byte, u *Unpacker) error {
 	r := msgp.NewReader(rdat)
 	k, _, p, err := r.Head()
 	if err != nil {
 		return invalid("dat", err)
 	}
 	if k == msgp.KindBin {
-		v.Cypher = append([]byte{}, p...)
+		v.Cypher = u.keep(bufCypher, p)
 		return nil
 	}
 	if k != msgp.KindMap {
@@ -275,9 +367,11 @@ func (v *Value) unpackDat(rdat []byte) error {
 	if rdata == nil {
 		return invalid("no data", nil)
 	}
-	if v.Data, err = asBlob(rdata); err != nil {
+	data, err := rawBlob(rdata)
+	if err != nil {
 		return invalid("data", err)
 	}
+	v.Data = u.keep(bufData, data)
 	rtype := bfs.Find("type")
 	if rtype == nil {
 		return invalid("no type", nil)
@@ -288,8 +382,19 @@ func (v *Value) unpackDat(rdat []byte) error {
 	}
 	v.Type = uint16(t)
 	if ru := bfs.Find("utype"); ru != nil {
-		if v.UserType, err = asString(ru); err != nil {
+		r := msgp.NewReader(ru)
+		s, err := r.Text()
+		if err != nil {
 			return invalid("utype", err)
+		}
+		switch {
+		case u == nil:
+			v.UserType = string(s)
+		case string(s) == u.utype: // compared without a copy
+			v.UserType = u.utype
+		default:
+			u.utype = string(s)
+			v.UserType = u.utype
 		}
 	}
 	if rowner := bfs.Find("owner"); rowner != nil {
@@ -302,32 +407,49 @@ func (v *Value) unpackDat(rdat []byte) error {
 			return invalid("seq", err)
 		}
 		v.Seq = uint16(s)
-		blob, err := asBlob(rowner)
+		blob, err := rawBlob(rowner)
 		if err != nil {
 			return invalid("owner", err)
 		}
-		der, key, err := parseOwner(blob)
-		if err != nil {
-			return invalid("owner", err)
+		if u != nil && u.key != nil && bytes.Equal(blob, u.ownerSrc) {
+			// Same blob, same outcome.
+			v.Owner, v.ownerKey = u.ownerDER, u.key
+		} else {
+			// Parsed from a copy of its own: a parsed key may alias its
+			// DER (Ed25519 does), and both outlive b and u's next call.
+			der, key, err := parseOwner(append([]byte{}, blob...))
+			if err != nil {
+				return invalid("owner", err)
+			}
+			v.Owner, v.ownerKey = der, key
+			if u != nil {
+				u.ownerSrc = append(u.ownerSrc[:0], blob...)
+				u.ownerDER, u.key = der, key
+			}
 		}
-		v.Owner, v.ownerKey = der, key
 		if rto := bfs.Find("to"); rto != nil {
 			h, err := asBin20(rto)
 			if err != nil {
 				return invalid("to", err)
 			}
-			ih := wire.InfoHash(h)
-			v.Recipient = &ih
+			to := new(wire.InfoHash)
+			if u != nil {
+				to = &u.to
+			}
+			*to = wire.InfoHash(h)
+			v.Recipient = to
 		}
 		rsig := dfs.Find("sig")
 		if rsig == nil {
 			return invalid("owner without sig", nil)
 		}
-		if v.Signature, err = asBlob(rsig); err != nil {
+		sig, err := rawBlob(rsig)
+		if err != nil {
 			return invalid("sig", err)
 		}
+		v.Signature = u.keep(bufSig, sig)
 	}
-	v.rawBody = append([]byte{}, rbody...)
+	v.rawBody = u.keep(bufBody, rbody)
 	return nil
 }
 
