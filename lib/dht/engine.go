@@ -119,6 +119,7 @@ type engine struct {
 	tx       outbox // replies waiting for the end of the batch
 	packBuf  []byte
 	putVals  []*value.Value
+	putUnp   []*value.Unpacker // the first values of a put parse into these
 }
 
 func newEngine(n *Node, cfg *Config) *engine {

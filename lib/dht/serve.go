@@ -19,6 +19,9 @@ const (
 	maxSearches      = 1 << 20 // MAX_SEARCHES per family
 )
 
+// maxPutScratch is how many values of a put parse into reused memory.
+const maxPutScratch = 4
+
 // appendNodes adds the closest good nodes to target to a reply, for the
 // families the requester wants (its own family when "w" is absent).
 func (e *engine) appendNodes(m *wire.Message, target wire.InfoHash, want wire.Want, from netip.AddrPort) {
@@ -143,8 +146,23 @@ func (e *engine) createdTicks(m *wire.Message) ticks {
 func (e *engine) onPut(f *family, n *node, m *wire.Message, from netip.AddrPort) {
 	vals := e.putVals[:0]
 	defer func() { clear(vals); e.putVals = vals[:0] }()
-	for _, raw := range m.Values {
-		if v, err := value.Unpack(raw); err == nil {
+	for i, raw := range m.Values {
+		// The values are parsed into the engine's Unpackers: what is
+		// stored is their packing, and listeners get copies, so nothing
+		// keeps them past this put. Past maxPutScratch values, a put (a
+		// rare one: Dht::put sends one value) gets values of its own, so
+		// that the memory kept is bounded whatever the senders send.
+		var v *value.Value
+		var err error
+		if i < maxPutScratch {
+			if i == len(e.putUnp) {
+				e.putUnp = append(e.putUnp, new(value.Unpacker))
+			}
+			v, err = e.putUnp[i].Unpack(raw)
+		} else {
+			v, err = value.Unpack(raw)
+		}
+		if err == nil {
 			vals = append(vals, v)
 		}
 	}
@@ -181,7 +199,8 @@ func (e *engine) onPut(f *family, n *node, m *wire.Message, from netip.AddrPort)
 }
 
 // announced applies one value of a put: refresh when identical, edit
-// under the type's edit policy, store under its store policy.
+// under the type's edit policy, store under its store policy. v is
+// borrowed (an Unpacker's): neither the policies nor storageStore keep it.
 func (e *engine) announced(key wire.InfoHash, v *value.Value, created ticks, from netip.AddrPort) {
 	// Packed in a scratch buffer: storageStore keeps an exact-size copy,
 	// and a refresh keeps nothing.

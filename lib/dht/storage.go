@@ -353,14 +353,20 @@ func (e *engine) storageStore(key wire.InfoHash, v *value.Value, packed []byte, 
 }
 
 // storageChanged tells local and remote listeners about a new or edited
-// value.
+// value; v is not kept.
 func (e *engine) storageChanged(k *keyStore, st *stored, v *value.Value) {
 	if k.lst == nil {
 		return
 	}
+	var own *value.Value
 	for _, op := range slices.Clone(k.lst.local) {
 		if op.where.Match(v) {
-			op.added(e, 0, []*value.Value{v})
+			// Listeners keep what they get, and v may be borrowed (a put's
+			// value lives in an Unpacker): they share one copy.
+			if own == nil {
+				own = v.Clone()
+			}
+			op.added(e, 0, []*value.Value{own})
 		}
 	}
 	if len(k.lst.remote) == 0 {
