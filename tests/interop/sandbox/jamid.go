@@ -24,6 +24,11 @@ const (
 // ErrDaemonDied is returned (wrapped) when jamid is no longer running.
 var ErrDaemonDied = errors.New("jamid is not running")
 
+// ErrDaemonHung is returned (wrapped) when a D-Bus call got no answer within
+// CallTimeout while the caller could still wait: jamid 13.7.0 deadlocks now
+// and then under load (seen in setAccountDetails right after an import).
+var ErrDaemonHung = errors.New("jamid did not answer (hung)")
+
 // JamidOptions configures one daemon instance.
 type JamidOptions struct {
 	// NameServer is RingNS.uri for accounts created by AddAccount (default
@@ -465,13 +470,19 @@ func (j *Jamid) Call(ctx context.Context, method string, args ...any) *dbus.Call
 	if !j.Running() {
 		return &dbus.Call{Err: fmt.Errorf("%s on %s: %w", method, j.Name, j.deadErr())}
 	}
-	ctx, cancel := withDefaultTimeout(ctx, CallTimeout)
+	// Every call is bounded by CallTimeout, even under a longer caller
+	// deadline: jamid answers each method at once (the work is async), so
+	// a call that takes longer means a hung daemon, to be told apart early.
+	callCtx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
-	c := j.obj(iface).CallWithContext(ctx, BusName+"."+iface+"."+member, 0, args...)
+	c := j.obj(iface).CallWithContext(callCtx, BusName+"."+iface+"."+member, 0, args...)
 	if c.Err != nil {
 		err := c.Err
-		if !j.Running() {
+		switch {
+		case !j.Running():
 			err = fmt.Errorf("%w (%v)", j.deadErr(), err)
+		case callCtx.Err() != nil && ctx.Err() == nil:
+			err = fmt.Errorf("%w after %v (%v)", ErrDaemonHung, CallTimeout, err)
 		}
 		c.Err = fmt.Errorf("%s.%s on %s: %w", iface, member, j.Name, err)
 	}
