@@ -1043,10 +1043,13 @@ func (nw *mixedNet) checkOurs(t *testing.T, who string, lines []string, good boo
 		case strings.HasSuffix(l, " [expired]"):
 			t.Errorf("%s: our node expired: %q", who, l)
 		case !good || strings.HasSuffix(l, " [good]"):
-		case strings.Contains(l, ", replied: never"):
-			// Only heard of (it sent this peer a request), never asked
-			// yet: dubious, as any node this peer has not asked. OpenDHT
-			// asks such nodes only when its table upkeep picks them.
+		case strings.Contains(l, ", replied: never"), strings.HasSuffix(l, " updated: never"):
+			// Only heard of (it sent this peer a request: "replied:
+			// never"; or another node named it in a reply: OpenDHT prints
+			// a lone "updated: never" when it never heard from it at
+			// all), never asked yet: dubious, as any node this peer has
+			// not asked. OpenDHT asks such nodes only when its table
+			// upkeep picks them.
 			t.Logf("%s: our node not asked yet: %q", who, l)
 			known--
 		default:

@@ -133,7 +133,14 @@ func startNode(t *testing.T, name string, args ...string) (stop func() string) {
 			case <-time.After(15 * time.Second):
 				cmd.Process.Kill()
 				<-done
-				t.Errorf("%s %s: still running 15 s after %v", name, strings.Join(args, " "), sig)
+				if name == realDhtnode {
+					// Debian's dhtnode now and then hangs in its own
+					// shutdown on a loaded machine (seen in CI): not what
+					// these tests check, so it is killed and logged.
+					t.Logf("%s %s: still running 15 s after %v: killed", name, strings.Join(args, " "), sig)
+				} else {
+					t.Errorf("%s %s: still running 15 s after %v", name, strings.Join(args, " "), sig)
+				}
 			}
 		})
 	}
