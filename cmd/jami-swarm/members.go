@@ -65,11 +65,15 @@ func members(r *swarm.Repo) (*membersResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	ms, err := r.Members()
+	mode, err := r.Mode(conv, true)
 	if err != nil {
 		return nil, err
 	}
 	head, err := r.Head()
+	if err != nil {
+		return nil, err
+	}
+	ms, err := r.MembersAt(conv, mode, head)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +183,7 @@ func info(r *swarm.Repo) (*infoResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	ms, err := r.Members()
+	ms, err := r.MembersAt(conv, mode, head)
 	if err != nil {
 		return nil, err
 	}

@@ -170,11 +170,17 @@ func (r *Repo) Members() ([]Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	initial, err := r.InitialMembers(convID, mode)
+	head, err := r.Head()
 	if err != nil {
 		return nil, err
 	}
-	head, err := r.Head()
+	return r.MembersAt(convID, mode, head)
+}
+
+// MembersAt is Members for a caller that already knows the conversation
+// id, its mode and the commit to read (saves walking the history again).
+func (r *Repo) MembersAt(convID plumbing.Hash, mode Mode, head plumbing.Hash) ([]Member, error) {
+	initial, err := r.InitialMembers(convID, mode)
 	if err != nil {
 		return nil, err
 	}
